@@ -1,0 +1,98 @@
+/**
+ * The etcd key schema: the only place key strings are built or parsed.
+ *
+ * `{fqn}` is the action path without version (`ns/action` or `ns/pkg/action`),
+ * `{rev}` the action revision. Every key is written under the writer's lease,
+ * so a dead program's keys vanish within the lease TTL.
+ *
+ * @module
+ */
+
+/** Key builders for one cluster name. */
+export interface ClusterKeys {
+  readonly cluster: string;
+  /** Prefix of all scheduler registrations. */
+  readonly schedulers: string;
+  /** `{cluster}/scheduler/{sid}` → SchedulerStates JSON. */
+  scheduler(sid: string): string;
+  /** Prefix of all invoker registrations. */
+  readonly invokers: string;
+  /** `{cluster}/invokers/{id}` → InvokerResource JSON. */
+  invoker(id: string): string;
+  /** Prefix of all queue keys. */
+  readonly queues: string;
+  /** `{cluster}/queue/{invNs}/{fqn}/leader` → SchedulerEndpoints JSON of the leader. */
+  queueLeader(invocationNamespace: string, fqn: string): string;
+  /** Prefix of all throttling flags. */
+  readonly throttling: string;
+  /** `{cluster}/throttling/{invNs}` → "true" | "false". */
+  namespaceThrottling(invocationNamespace: string): string;
+  /** `{cluster}/throttling/{invNs}/{fqn}` → "true" | "false". */
+  actionThrottling(invocationNamespace: string, fqn: string): string;
+  /** `{cluster}/in-progress/{invNs}/{fqn}/{rev}/` prefix of creation jobs of one revision. */
+  inProgressContainers(invocationNamespace: string, fqn: string, rev: string): string;
+  /** `{cluster}/in-progress/{invNs}/{fqn}/{rev}/scheduler/{sid}/creationId/{cid}`. */
+  inProgressContainer(
+    invocationNamespace: string,
+    fqn: string,
+    rev: string,
+    sid: string,
+    creationId: string,
+  ): string;
+  /** `{cluster}/namespace/{invNs}/{fqn}/{rev}/` prefix of live containers of one revision. */
+  existingContainers(invocationNamespace: string, fqn: string, rev: string): string;
+  /** `{cluster}/namespace/{invNs}/{fqn}/{rev}/invoker{id}/container/{cid}`. */
+  existingContainer(
+    invocationNamespace: string,
+    fqn: string,
+    rev: string,
+    invokerId: string,
+    containerId: string,
+  ): string;
+  /** `{cluster}/warmed/{invNs}/{fqn}/{rev}/invoker/{id}/container/{cid}`. */
+  warmedContainer(
+    invocationNamespace: string,
+    fqn: string,
+    rev: string,
+    invokerId: string,
+    containerId: string,
+  ): string;
+}
+
+const CLUSTER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Returns the key builders for `cluster`.
+ *
+ * @throws {RangeError} when the cluster name is empty, too long or contains `/`
+ */
+export function clusterKeys(cluster: string): ClusterKeys {
+  if (!CLUSTER_NAME.test(cluster)) {
+    throw new RangeError(
+      `Cannot use cluster name "${cluster}": expected 1-64 of letters, digits, '.', '_', '-'`,
+    );
+  }
+  const c = cluster;
+  return Object.freeze({
+    cluster: c,
+    schedulers: `${c}/scheduler/`,
+    scheduler: (sid: string) => `${c}/scheduler/${sid}`,
+    invokers: `${c}/invokers/`,
+    invoker: (id: string) => `${c}/invokers/${id}`,
+    queues: `${c}/queue/`,
+    queueLeader: (ns: string, fqn: string) => `${c}/queue/${ns}/${fqn}/leader`,
+    throttling: `${c}/throttling/`,
+    namespaceThrottling: (ns: string) => `${c}/throttling/${ns}`,
+    actionThrottling: (ns: string, fqn: string) => `${c}/throttling/${ns}/${fqn}`,
+    inProgressContainers: (ns: string, fqn: string, rev: string) =>
+      `${c}/in-progress/${ns}/${fqn}/${rev}/`,
+    inProgressContainer: (ns: string, fqn: string, rev: string, sid: string, cid: string) =>
+      `${c}/in-progress/${ns}/${fqn}/${rev}/scheduler/${sid}/creationId/${cid}`,
+    existingContainers: (ns: string, fqn: string, rev: string) =>
+      `${c}/namespace/${ns}/${fqn}/${rev}/`,
+    existingContainer: (ns: string, fqn: string, rev: string, inv: string, cid: string) =>
+      `${c}/namespace/${ns}/${fqn}/${rev}/invoker${inv}/container/${cid}`,
+    warmedContainer: (ns: string, fqn: string, rev: string, inv: string, cid: string) =>
+      `${c}/warmed/${ns}/${fqn}/${rev}/invoker/${inv}/container/${cid}`,
+  });
+}

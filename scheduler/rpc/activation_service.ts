@@ -1,0 +1,119 @@
+/**
+ * The scheduler side of `activation.ActivationService`: validates requests,
+ * checks the caller's fetch token, long-polls the queue and encodes answers.
+ * The only scheduler file that knows gRPC status codes.
+ *
+ * @module
+ */
+import {
+  type ActivationMessage,
+  type ActivationServiceHandlers,
+  type CallContext,
+  encodeFetchResult,
+  FETCH_TOKEN_METADATA_KEY,
+  type FetchResult,
+  type FetchTokens,
+  MalformedFieldError,
+  RpcError,
+} from "@faas/proto";
+import type { ActionFetch } from "../queue/queue_manager.ts";
+import { parseFetchRequest, parseRescheduleRequest } from "./fetch_request.ts";
+
+/** Where fetches and reschedules go. */
+export interface ActivationSource {
+  fetch(request: ActionFetch, signal: AbortSignal): Promise<FetchResult>;
+  reschedule(message: ActivationMessage): boolean;
+}
+
+/** Options for {@linkcode activationService}. */
+export interface ActivationServiceOptions {
+  /** Checks that a container may pull the action it asks for. */
+  readonly tokens: FetchTokens;
+  /** How long a fetch waits for an activation before answering `no_activation`. @default {1_000} */
+  readonly fetchWaitMs?: number;
+  /** Extra time the queue may take to answer before the call fails. @default {5_000} */
+  readonly queueTimeoutMs?: number;
+}
+
+/** Builds the ActivationService handlers over a source of activations. */
+export function activationService(
+  source: ActivationSource,
+  options: ActivationServiceOptions,
+): ActivationServiceHandlers {
+  const { tokens, fetchWaitMs = 1_000, queueTimeoutMs = 5_000 } = options;
+  return {
+    async fetchActivation(request, context) {
+      const fetch = parse(() => parseFetchRequest(request));
+      await authorize(tokens, context, fetch.invocationNamespace, fetch.fqn);
+      const result = await fetchWithin(source, fetch, context.signal, fetchWaitMs, queueTimeoutMs);
+      return { activationMessage: encodeFetchResult(result) };
+    },
+    async rescheduleActivation(request, context) {
+      const parsed = parse(() => parseRescheduleRequest(request));
+      await authorize(tokens, context, parsed.invocationNamespace, parsed.fqn);
+      return { isRescheduled: source.reschedule(parsed.message) };
+    },
+  };
+}
+
+function parse<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof MalformedFieldError) throw new RpcError("INVALID_ARGUMENT", error.message);
+    throw error;
+  }
+}
+
+async function authorize(
+  tokens: FetchTokens,
+  context: CallContext,
+  invocationNamespace: string,
+  fqn: string,
+): Promise<void> {
+  const token = context.metadata(FETCH_TOKEN_METADATA_KEY);
+  if (token === undefined) {
+    throw new RpcError("UNAUTHENTICATED", `Missing "${FETCH_TOKEN_METADATA_KEY}" metadata`);
+  }
+  if (!(await tokens.verify(token, invocationNamespace, fqn))) {
+    throw new RpcError(
+      "PERMISSION_DENIED",
+      `The fetch token does not grant "${fqn}" in "${invocationNamespace}"`,
+    );
+  }
+}
+
+/**
+ * Long-polls the source for up to `waitMs`. A source that has not answered
+ * `queueTimeoutMs` after that fails the call; an activation it produces later
+ * is put back, so nothing is lost to the late answer.
+ */
+async function fetchWithin(
+  source: ActivationSource,
+  fetch: ActionFetch,
+  callSignal: AbortSignal,
+  waitMs: number,
+  queueTimeoutMs: number,
+): Promise<FetchResult> {
+  const gaveUp = new AbortController();
+  const signal = AbortSignal.any([callSignal, gaveUp.signal, AbortSignal.timeout(waitMs)]);
+  const pending = source.fetch(fetch, signal);
+  let timer: number | undefined;
+  const deadline = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), waitMs + queueTimeoutMs);
+  });
+  try {
+    const result = await Promise.race([pending, deadline]);
+    if (result !== "late") return result;
+  } finally {
+    clearTimeout(timer);
+  }
+  gaveUp.abort();
+  pending.then((late) => {
+    if (late.kind === "activation") source.reschedule(late.message);
+  });
+  throw new RpcError(
+    "DEADLINE_EXCEEDED",
+    `The queue of "${fetch.fqn}" did not answer within ${waitMs + queueTimeoutMs} ms`,
+  );
+}
