@@ -9,7 +9,9 @@
 
 /** One stored key. Revisions follow etcd: store-wide, increasing, starting at 1. */
 export interface KeyValue {
+  /** The key. */
   readonly key: string;
+  /** The value, as UTF-8 text. */
   readonly value: string;
   /** Revision of the put that created the key (its current incarnation). */
   readonly createRevision: number;
@@ -21,16 +23,21 @@ export interface KeyValue {
 
 /** A change seen by a watch. */
 export type WatchEvent =
+  /** The key was written; `kv` is its new state. */
   | { readonly type: "put"; readonly kv: KeyValue }
+  /** The key was deleted (directly or with its lease) at `revision`. */
   | { readonly type: "delete"; readonly key: string; readonly revision: number };
 
 /** The outcome of {@linkcode Store.createIfAbsent}. */
 export type CreateResult =
+  /** This call wrote the key; `kv` is what it wrote. */
   | { readonly created: true; readonly kv: KeyValue }
+  /** The key existed; `current` is its state, which was left alone. */
   | { readonly created: false; readonly current: KeyValue };
 
 /** A prefix listing together with the store revision it was read at. */
 export interface PrefixSnapshot {
+  /** The keys, sorted by key. */
   readonly kvs: readonly KeyValue[];
   /** Watch from `revision + 1` to see every change after this listing. */
   readonly revision: number;
@@ -55,13 +62,17 @@ export interface WatchOptions {
  * Keeping it alive is the caller's job (see `Session`).
  */
 export interface LeaseGrant {
+  /** The lease id, a decimal string. */
   readonly id: string;
+  /** The TTL the server granted, which may exceed the one requested. */
   readonly ttlSeconds: number;
 }
 
 /** Raised when a lease is gone on the server (expired or revoked). */
 export class LeaseNotFoundError extends Error {
+  /** The lease that is gone. */
   readonly leaseId: string;
+  /** Creates the error for the lease `leaseId`. */
   constructor(leaseId: string, options?: ErrorOptions) {
     super(`Lease "${leaseId}" does not exist any more`, options);
     this.name = "LeaseNotFoundError";
@@ -71,6 +82,7 @@ export class LeaseNotFoundError extends Error {
 
 /** Raised when the store cannot be reached; the operation may be retried. */
 export class StoreUnavailableError extends Error {
+  /** Creates the error; `message` says what could not be reached. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "StoreUnavailableError";
@@ -85,10 +97,13 @@ export class StoreUnavailableError extends Error {
  * given lease is gone.
  */
 export interface Store extends AsyncDisposable {
+  /** The key's current state, or `undefined` when it does not exist. */
   get(key: string): Promise<KeyValue | undefined>;
   /** Every key starting with `prefix`, sorted by key. */
   getPrefix(prefix: string): Promise<PrefixSnapshot>;
+  /** How many keys start with `prefix`. */
   countPrefix(prefix: string): Promise<number>;
+  /** Writes `key`, replacing any previous value (and lease binding). */
   put(key: string, value: string, options?: PutOptions): Promise<void>;
   /** Returns whether the key existed. */
   delete(key: string): Promise<boolean>;
@@ -107,6 +122,7 @@ export interface Store extends AsyncDisposable {
    * from the last revision it delivered.
    */
   watchPrefix(prefix: string, options: WatchOptions): AsyncIterable<WatchEvent>;
+  /** Grants a lease of at least `ttlSeconds` (a positive integer). */
   grantLease(ttlSeconds: number): Promise<LeaseGrant>;
   /**
    * Refreshes a lease once. Resolves with the remaining TTL in seconds; rejects
@@ -115,5 +131,6 @@ export interface Store extends AsyncDisposable {
   keepAliveOnce(leaseId: string): Promise<number>;
   /** Revokes a lease, deleting its keys; a lease that is already gone is not an error. */
   revokeLease(leaseId: string): Promise<void>;
+  /** Ends every watch and releases the connection; later calls reject. */
   close(): Promise<void>;
 }

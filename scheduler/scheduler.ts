@@ -55,26 +55,12 @@ export async function createScheduler(
   const names = topics(config.topicPrefix);
   const sid = config.schedulerId;
   const session = await Session.create(store, { ttlSeconds: config.leaseTtlSeconds });
-  let manager: QueueManager | undefined;
-  const server = await serveRpc({
-    host: config.bindHost,
-    port: config.rpcPort,
-    activation: activationService({
-      fetch: (request, signal) => manager!.fetch(request, signal),
-      reschedule: (message) => manager!.reschedule(message),
-    }, {
-      tokens: new FetchTokens(config.fetchTokenSecret),
-      fetchWaitMs: config.fetchWaitMs,
-      queueTimeoutMs: config.queueTimeoutMs,
-    }),
-    onInternalError: (error, path) =>
-      logger.error("Call {path} failed: {error}", { path, error: String(error) }),
-  });
-  const self: QueueLeader = { host: config.advertisedHost, rpcPort: server.port, sid };
-  manager = new QueueManager({
+  // The leader value names the gRPC port, known only once the server listens.
+  const endpoint: { self?: QueueLeader } = {};
+  const manager = new QueueManager({
     store,
     keys,
-    self,
+    self: () => endpoint.self!,
     leaseId: () => session.leaseId,
     forward: (to, message) =>
       bus.send(names.scheduler(to), [{
@@ -86,6 +72,18 @@ export async function createScheduler(
   }, {
     queue: { ...config.queue, now: Date.now },
   });
+  const server = await serveRpc({
+    host: config.bindHost,
+    port: config.rpcPort,
+    activation: activationService(manager, {
+      tokens: new FetchTokens(config.fetchTokenSecret),
+      fetchWaitMs: config.fetchWaitMs,
+      queueTimeoutMs: config.queueTimeoutMs,
+    }),
+    onInternalError: (error, path) =>
+      logger.error("Call {path} failed: {error}", { path, error: String(error) }),
+  });
+  const self = endpoint.self = { host: config.advertisedHost, rpcPort: server.port, sid };
   await bus.ensureTopics([names.scheduler(sid), names.creationAck(sid)]);
   const states = new StateReporter(store, keys.scheduler(sid), session, self, manager);
   await states.report();

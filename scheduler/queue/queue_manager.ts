@@ -33,8 +33,8 @@ export interface QueueManagerDeps {
   /** The lease every key this scheduler writes is bound to. */
   readonly leaseId: () => string;
   readonly keys: ClusterKeys;
-  /** This scheduler, as written into the leader keys it wins. */
-  readonly self: QueueLeader;
+  /** This scheduler, as written into the leader keys it wins (known once its server listens). */
+  readonly self: () => QueueLeader;
   /** Sends an activation to the scheduler `sid` (its Kafka topic). */
   forward(sid: string, message: ActivationMessage): Promise<void>;
   /** Completes an activation with an error record. */
@@ -232,7 +232,8 @@ export class QueueManager implements AsyncDisposable {
   }
 
   async #elect(ns: string, fqn: string): Promise<Election> {
-    const { store, keys, self, leaseId } = this.#deps;
+    const { store, keys, leaseId } = this.#deps;
+    const self = this.#deps.self();
     const key = keys.queueLeader(ns, fqn);
     while (!this.#closing.signal.aborted) {
       try {

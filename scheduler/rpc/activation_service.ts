@@ -98,7 +98,7 @@ async function fetchWithin(
   const gaveUp = new AbortController();
   const signal = AbortSignal.any([callSignal, gaveUp.signal, AbortSignal.timeout(waitMs)]);
   const pending = source.fetch(fetch, signal);
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<"late">((resolve) => {
     timer = setTimeout(() => resolve("late"), waitMs + queueTimeoutMs);
   });
