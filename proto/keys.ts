@@ -19,6 +19,10 @@ export interface ClusterKeys {
   readonly invokers: string;
   /** `{cluster}/invokers/{id}` → InvokerResource JSON. */
   invoker(id: string): string;
+  /** `{cluster}/actions/{namespacePath}/` prefix of the actions in a namespace or package. */
+  actions(namespacePath: string): string;
+  /** `{cluster}/actions/{namespacePath}/{name}` → ActionDoc JSON (with code). */
+  action(namespacePath: string, name: string): string;
   /** Prefix of all queue keys. */
   readonly queues: string;
   /** `{cluster}/queue/{invNs}/{fqn}/leader` → SchedulerEndpoints JSON of the leader. */
@@ -79,6 +83,8 @@ export function clusterKeys(cluster: string): ClusterKeys {
     scheduler: (sid: string) => `${c}/scheduler/${sid}`,
     invokers: `${c}/invokers/`,
     invoker: (id: string) => `${c}/invokers/${id}`,
+    actions: (path: string) => `${c}/actions/${path}/`,
+    action: (path: string, name: string) => `${c}/actions/${path}/${name}`,
     queues: `${c}/queue/`,
     queueLeader: (ns: string, fqn: string) => `${c}/queue/${ns}/${fqn}/leader`,
     throttling: `${c}/throttling/`,

@@ -16,3 +16,6 @@ export * from "./keys.ts";
 export * from "./topics.ts";
 export * from "./fetch_token.ts";
 export * from "./grpc.ts";
+export * from "./action.ts";
+export * from "./container_messages.ts";
+export * from "./invoker_state.ts";

@@ -1,0 +1,1 @@
+/** The invoker program. @module */
