@@ -1,6 +1,7 @@
 /**
  * A throwaway etcd server for tests that pause or kill the server, which must
- * never be done to the shared one other test suites use. Not exported.
+ * never be done to the shared one other test suites use. Exported as
+ * `@faas/coordination/testing_etcd` for tests only.
  *
  * @module
  */
@@ -35,8 +36,9 @@ export class EtcdProcess implements AsyncDisposable {
   }
 
   /** Kills the server outright and starts it again on the same ports and data. */
-  async restart(options: { readyTimeoutMs?: number } = {}): Promise<void> {
+  async restart(options: { readyTimeoutMs?: number; downMs?: number } = {}): Promise<void> {
     await this.#kill();
+    if (options.downMs) await sleep(options.downMs);
     this.#child = this.#spawn();
     await waitForPort(this.#port, options.readyTimeoutMs ?? 15_000);
   }

@@ -13,8 +13,23 @@ import {
   RescheduleRequest,
   RescheduleResponse,
 } from "./gen/activation.ts";
+import {
+  CreateQueueRequest,
+  CreateQueueResponse,
+  JoinQueueRequest,
+  JoinQueueResponse,
+} from "./gen/queue.ts";
 
-export { FetchRequest, FetchResponse, RescheduleRequest, RescheduleResponse };
+export {
+  CreateQueueRequest,
+  CreateQueueResponse,
+  FetchRequest,
+  FetchResponse,
+  JoinQueueRequest,
+  JoinQueueResponse,
+  RescheduleRequest,
+  RescheduleResponse,
+};
 
 /** The status codes this project uses; named as in gRPC. */
 export type RpcCode =
@@ -72,6 +87,12 @@ export interface ActivationServiceHandlers {
   ): Promise<RescheduleResponse>;
 }
 
+/** The server side of `queue.QueueService`. */
+export interface QueueServiceHandlers {
+  createQueue(request: CreateQueueRequest, context: CallContext): Promise<CreateQueueResponse>;
+  joinQueue(request: JoinQueueRequest, context: CallContext): Promise<JoinQueueResponse>;
+}
+
 interface Codec<T> {
   encode(message: T): { finish(): Uint8Array };
   decode(input: Uint8Array): T;
@@ -107,6 +128,11 @@ const ACTIVATION_SERVICE = {
   ),
 } as const;
 
+const QUEUE_SERVICE = {
+  createQueue: method("/queue.QueueService/CreateQueue", CreateQueueRequest, CreateQueueResponse),
+  joinQueue: method("/queue.QueueService/JoinQueue", JoinQueueRequest, JoinQueueResponse),
+} as const;
+
 /** Options for {@linkcode serveRpc}. */
 export interface ServeRpcOptions {
   /** Address to listen on. @default {"127.0.0.1"} */
@@ -116,6 +142,7 @@ export interface ServeRpcOptions {
   /** Largest accepted request, in bytes. @default {4_194_304} */
   maxRequestBytes?: number;
   activation?: ActivationServiceHandlers;
+  queue?: QueueServiceHandlers;
   /** Called with errors that are not {@linkcode RpcError}s, before answering INTERNAL. */
   onInternalError?: (error: unknown, path: string) => void;
 }
@@ -138,6 +165,12 @@ export async function serveRpc(options: ServeRpcOptions): Promise<RpcServer> {
     server.addService(
       ACTIVATION_SERVICE,
       bindHandlers(ACTIVATION_SERVICE, options.activation, options.onInternalError),
+    );
+  }
+  if (options.queue) {
+    server.addService(
+      QUEUE_SERVICE,
+      bindHandlers(QUEUE_SERVICE, options.queue, options.onInternalError),
     );
   }
   const bound = await new Promise<number>((resolve, reject) => {
@@ -229,8 +262,8 @@ export interface CallOptions {
   metadata?: Readonly<Record<string, string>>;
 }
 
-/** Client of `activation.ActivationService` on one scheduler endpoint. */
-export class ActivationServiceClient implements Disposable {
+/** A channel to one gRPC endpoint; the service clients build on it. */
+class RpcChannel implements Disposable {
   readonly #client: grpc.Client;
   /** The `host:port` this client calls. */
   readonly address: string;
@@ -244,19 +277,6 @@ export class ActivationServiceClient implements Disposable {
     });
   }
 
-  /** Calls FetchActivation. @throws {RpcError} when the call fails */
-  fetchActivation(request: FetchRequest, options: CallOptions = {}): Promise<FetchResponse> {
-    return this.#unary(ACTIVATION_SERVICE.fetchActivation, request, options);
-  }
-
-  /** Calls RescheduleActivation. @throws {RpcError} when the call fails */
-  rescheduleActivation(
-    request: RescheduleRequest,
-    options: CallOptions = {},
-  ): Promise<RescheduleResponse> {
-    return this.#unary(ACTIVATION_SERVICE.rescheduleActivation, request, options);
-  }
-
   close(): void {
     this.#client.close();
   }
@@ -265,8 +285,12 @@ export class ActivationServiceClient implements Disposable {
     this.close();
   }
 
-  #unary<Req, Res>(
-    m: ReturnType<typeof method<Req, Res>>,
+  protected unary<Req, Res>(
+    m: {
+      path: string;
+      requestSerialize: (m: Req) => Buffer;
+      responseDeserialize: (b: Buffer) => Res;
+    },
     request: Req,
     options: CallOptions,
   ): Promise<Res> {
@@ -291,6 +315,38 @@ export class ActivationServiceClient implements Disposable {
       );
       signal?.addEventListener("abort", onAbort, { once: true });
     });
+  }
+}
+
+/** Client of `activation.ActivationService` on one scheduler endpoint. */
+export class ActivationServiceClient extends RpcChannel {
+  /** Calls FetchActivation. @throws {RpcError} when the call fails */
+  fetchActivation(request: FetchRequest, options: CallOptions = {}): Promise<FetchResponse> {
+    return this.unary(ACTIVATION_SERVICE.fetchActivation, request, options);
+  }
+
+  /** Calls RescheduleActivation. @throws {RpcError} when the call fails */
+  rescheduleActivation(
+    request: RescheduleRequest,
+    options: CallOptions = {},
+  ): Promise<RescheduleResponse> {
+    return this.unary(ACTIVATION_SERVICE.rescheduleActivation, request, options);
+  }
+}
+
+/** Client of `queue.QueueService` on one scheduler endpoint. */
+export class QueueServiceClient extends RpcChannel {
+  /** Calls CreateQueue. @throws {RpcError} when the call fails */
+  createQueue(
+    request: CreateQueueRequest,
+    options: CallOptions = {},
+  ): Promise<CreateQueueResponse> {
+    return this.unary(QUEUE_SERVICE.createQueue, request, options);
+  }
+
+  /** Calls JoinQueue. @throws {RpcError} when the call fails */
+  joinQueue(request: JoinQueueRequest, options: CallOptions = {}): Promise<JoinQueueResponse> {
+    return this.unary(QUEUE_SERVICE.joinQueue, request, options);
   }
 }
 

@@ -27,6 +27,19 @@ export interface ClusterKeys {
   readonly queues: string;
   /** `{cluster}/queue/{invNs}/{fqn}/leader` → SchedulerEndpoints JSON of the leader. */
   queueLeader(invocationNamespace: string, fqn: string): string;
+  /** `{cluster}/in-progress/queue/{invNs}/{fqn}`: a CreateQueue is placing the queue. */
+  queueCreation(invocationNamespace: string, fqn: string): string;
+  /** Prefix of the durable records of scheduler topics. */
+  readonly schedulerTopics: string;
+  /**
+   * `{cluster}/topics/scheduler/{sid}`: scheduler `sid` has an activation topic.
+   * Durable (no lease): a dead scheduler's topic must still be found and drained.
+   */
+  schedulerTopic(sid: string): string;
+  /** Prefix of topic adoptions. */
+  readonly adoptions: string;
+  /** `{cluster}/adoption/{sid}` → the sid consuming a dead scheduler's topic. */
+  adoption(sid: string): string;
   /** Prefix of all throttling flags. */
   readonly throttling: string;
   /** `{cluster}/throttling/{invNs}` → "true" | "false". */
@@ -87,6 +100,11 @@ export function clusterKeys(cluster: string): ClusterKeys {
     action: (path: string, name: string) => `${c}/actions/${path}/${name}`,
     queues: `${c}/queue/`,
     queueLeader: (ns: string, fqn: string) => `${c}/queue/${ns}/${fqn}/leader`,
+    queueCreation: (ns: string, fqn: string) => `${c}/in-progress/queue/${ns}/${fqn}`,
+    schedulerTopics: `${c}/topics/scheduler/`,
+    schedulerTopic: (sid: string) => `${c}/topics/scheduler/${sid}`,
+    adoptions: `${c}/adoption/`,
+    adoption: (sid: string) => `${c}/adoption/${sid}`,
     throttling: `${c}/throttling/`,
     namespaceThrottling: (ns: string) => `${c}/throttling/${ns}`,
     actionThrottling: (ns: string, fqn: string) => `${c}/throttling/${ns}/${fqn}`,

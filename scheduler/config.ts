@@ -30,6 +30,7 @@ const Env = z.object({
     "127.0.0.1:9092",
   ]),
   FAAS_KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{0,100}$/).default(""),
+  FAAS_KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
   FAAS_FETCH_TOKEN_SECRET: z.string().min(16, "must have at least 16 characters"),
   FAAS_LEASE_TTL_SECONDS: z.coerce.number().int().min(2).max(3600).default(10),
   SCHEDULER_FETCH_WAIT_MS: positiveMs.default(1_000),
@@ -56,6 +57,8 @@ export interface SchedulerConfig {
   readonly etcdEndpoints: readonly string[];
   readonly kafkaBrokers: readonly string[];
   readonly topicPrefix: string;
+  /** A dead consumer's partitions move to another after this long. */
+  readonly kafkaSessionTimeoutMs: number;
   readonly fetchTokenSecret: string;
   readonly leaseTtlSeconds: number;
   readonly fetchWaitMs: number;
@@ -94,6 +97,7 @@ export function loadSchedulerConfig(
     etcdEndpoints: e.FAAS_ETCD_ENDPOINTS,
     kafkaBrokers: e.FAAS_KAFKA_BROKERS,
     topicPrefix: e.FAAS_KAFKA_TOPIC_PREFIX,
+    kafkaSessionTimeoutMs: e.FAAS_KAFKA_SESSION_TIMEOUT_MS,
     fetchTokenSecret: e.FAAS_FETCH_TOKEN_SECRET,
     leaseTtlSeconds: e.FAAS_LEASE_TTL_SECONDS,
     fetchWaitMs: e.SCHEDULER_FETCH_WAIT_MS,

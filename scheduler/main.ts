@@ -25,6 +25,7 @@ async function main(): Promise<number> {
   await using bus = await connectKafka({
     brokers: config.kafkaBrokers,
     clientId: `scheduler${config.schedulerId}`,
+    sessionTimeout: config.kafkaSessionTimeoutMs,
   });
   await using scheduler = await createScheduler(config, { store, bus });
   const stop = () => void scheduler.close();

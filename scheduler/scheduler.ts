@@ -1,14 +1,15 @@
 /**
  * The scheduler program as an object: wires the queue manager to etcd (lease,
- * registration, leader keys), Kafka (activation feed, completions) and the
- * ActivationService gRPC server.
+ * registration, leader keys, followers, topic adoption), Kafka (activation
+ * feed, completions) and the gRPC services (ActivationService, QueueService).
  *
  * @module
  */
 import type { Bus } from "@faas/bus";
-import { Session, type Store } from "@faas/coordination";
+import { openSession, Session, type Store } from "@faas/coordination";
 import {
   type ActivationMessage,
+  type ClusterKeys,
   clusterKeys,
   encodeCompletion,
   failedActivation,
@@ -18,13 +19,19 @@ import {
   type SchedulerStates,
   serveRpc,
   type StatusCode,
+  type Topics,
   topics,
 } from "@faas/proto";
 import { getLogger } from "@std/log";
 import { type ActivationFeed, startActivationFeed } from "./activation_feed.ts";
+import { Followers } from "./cluster/followers.ts";
+import { Peers } from "./cluster/peers.ts";
+import { QueueCreator } from "./cluster/queue_creator.ts";
+import { TopicAdoption } from "./cluster/topic_adoption.ts";
 import type { SchedulerConfig } from "./config.ts";
 import { QueueManager } from "./queue/queue_manager.ts";
 import { activationService } from "./rpc/activation_service.ts";
+import { queueService } from "./rpc/queue_service.ts";
 
 const logger = getLogger("scheduler");
 
@@ -40,6 +47,10 @@ export interface Scheduler extends AsyncDisposable {
   /** The port the gRPC services listen on. */
   readonly rpcPort: number;
   readonly queues: QueueManager;
+  readonly followers: Followers;
+  readonly adoption: TopicAdoption;
+  /** Times the lease was lost and the scheduler registered again. */
+  readonly reRegistrations: number;
   /** Resolves when the scheduler stops: `undefined` after close, the error after a failure. */
   readonly closed: Promise<Error | undefined>;
   close(): Promise<void>;
@@ -50,137 +61,246 @@ export async function createScheduler(
   config: SchedulerConfig,
   deps: SchedulerDeps,
 ): Promise<Scheduler> {
-  const { store, bus } = deps;
-  const keys = clusterKeys(config.cluster);
-  const names = topics(config.topicPrefix);
-  const sid = config.schedulerId;
-  const session = await Session.create(store, { ttlSeconds: config.leaseTtlSeconds });
-  // The leader value names the gRPC port, known only once the server listens.
-  const endpoint: { self?: QueueLeader } = {};
-  const manager = new QueueManager({
-    store,
-    keys,
-    self: () => endpoint.self!,
-    leaseId: () => session.leaseId,
-    forward: (to, message) =>
-      bus.send(names.scheduler(to), [{
-        key: message.activationId,
-        value: JSON.stringify(message),
-      }]),
-    complete: (message, error, statusCode) =>
-      sendFailure(bus, names, sid, message, error, statusCode),
-  }, {
-    queue: { ...config.queue, now: Date.now },
-  });
-  const server = await serveRpc({
-    host: config.bindHost,
-    port: config.rpcPort,
-    activation: activationService(manager, {
-      tokens: new FetchTokens(config.fetchTokenSecret),
-      fetchWaitMs: config.fetchWaitMs,
-      queueTimeoutMs: config.queueTimeoutMs,
-    }),
-    onInternalError: (error, path) =>
-      logger.error("Call {path} failed: {error}", { path, error: String(error) }),
-  });
-  const self = endpoint.self = { host: config.advertisedHost, rpcPort: server.port, sid };
-  await bus.ensureTopics([names.scheduler(sid), names.creationAck(sid)]);
-  const states = new StateReporter(store, keys.scheduler(sid), session, self, manager);
-  await states.report();
-  const feed = await startActivationFeed({ bus, topic: names.scheduler(sid), sink: manager });
-  return assemble({ config, session, server, manager, feed, states });
-}
-
-function sendFailure(
-  bus: Bus,
-  names: ReturnType<typeof topics>,
-  sid: string,
-  message: ActivationMessage,
-  error: string,
-  statusCode: StatusCode,
-): Promise<void> {
-  const record = failedActivation(message, error, { statusCode });
-  const value = encodeCompletion(message, record, { instanceType: "scheduler", asString: sid });
-  return bus.send(names.completed(message.rootControllerIndex.asString), [{
-    key: message.activationId,
-    value,
-  }]);
-}
-
-/** Keeps `{cluster}/scheduler/{sid}` current; writes only when the value changes. */
-class StateReporter {
-  #last = "";
-  constructor(
-    readonly store: Store,
-    readonly key: string,
-    readonly session: Session,
-    readonly self: QueueLeader,
-    readonly manager: QueueManager,
-  ) {}
-
-  async report(): Promise<void> {
-    const state: SchedulerStates = {
-      sid: { asString: this.self.sid },
-      queueSize: this.manager.leaderCount,
-      endpoints: { host: this.self.host, rpcPort: this.self.rpcPort },
-    };
-    const value = JSON.stringify(state);
-    if (value === this.#last) return;
-    await this.store.put(this.key, value, { leaseId: this.session.leaseId });
-    this.#last = value;
+  const session = await Session.create(deps.store, { ttlSeconds: config.leaseTtlSeconds });
+  try {
+    return await SchedulerRuntime.start(config, deps, session);
+  } catch (error) {
+    await session.close();
+    throw error;
   }
 }
 
-interface Parts {
-  readonly config: SchedulerConfig;
-  readonly session: Session;
-  readonly server: RpcServer;
-  readonly manager: QueueManager;
-  readonly feed: ActivationFeed;
-  readonly states: StateReporter;
-}
+/** Everything one scheduler runs; rebuilt parts survive a lease loss. */
+class SchedulerRuntime implements Scheduler {
+  readonly id: string;
+  readonly queues: QueueManager;
+  readonly followers: Followers;
+  readonly adoption: TopicAdoption;
+  readonly closed: Promise<Error | undefined>;
+  readonly #config: SchedulerConfig;
+  readonly #deps: SchedulerDeps;
+  readonly #keys: ClusterKeys;
+  readonly #names: Topics;
+  readonly #peers: Peers;
+  readonly #creator: QueueCreator;
+  readonly #stop = new AbortController();
+  readonly #endpoint: { self?: QueueLeader } = {};
+  #session: Session;
+  #server?: RpcServer;
+  #feed?: ActivationFeed;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #lastState = "";
+  #reRegistrations = 0;
+  #resolveClosed: (value: Error | undefined) => void = () => {};
+  #closing?: Promise<void>;
 
-function assemble(parts: Parts): Scheduler {
-  const { config, session, server, manager, feed, states } = parts;
-  const ticker = setInterval(() => manager.tick(), config.checkIntervalMs);
-  const reporter = setInterval(() => {
-    states.report().catch((error) =>
-      logger.warn("Cannot report state: {error}", { error: String(error) })
-    );
-  }, 1_000);
-  let resolveClosed: (value: Error | undefined) => void = () => {};
-  const closed = new Promise<Error | undefined>((resolve) => (resolveClosed = resolve));
-  let closing: Promise<void> | undefined;
-  const close = (reason?: Error) =>
-    closing ??= (async () => {
-      clearInterval(ticker);
-      clearInterval(reporter);
-      await feed.close();
-      await server.close();
-      await manager[Symbol.asyncDispose]();
-      await session.close();
-      resolveClosed(reason);
-    })();
-  session.signal.addEventListener("abort", () => {
-    const reason = session.signal.reason instanceof Error
-      ? session.signal.reason
-      : new Error("Lease lost");
-    logger.error("Scheduler {sid} lost its lease: {error}", {
-      sid: config.schedulerId,
-      error: reason.message,
+  private constructor(config: SchedulerConfig, deps: SchedulerDeps, session: Session) {
+    this.#config = config;
+    this.#deps = deps;
+    this.#session = session;
+    this.id = config.schedulerId;
+    this.#keys = clusterKeys(config.cluster);
+    this.#names = topics(config.topicPrefix);
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#peers = new Peers(deps.store, this.#keys);
+    this.queues = this.#newQueueManager();
+    this.followers = new Followers({
+      store: deps.store,
+      keys: this.#keys,
+      selfSid: this.id,
+      lead: (ns, fqn, rev) => this.queues.lead(ns, fqn, rev),
     });
-    void close(reason);
-  }, { once: true });
-  logger.info("Scheduler {sid} serving on port {port}", {
-    sid: config.schedulerId,
-    port: server.port,
-  });
-  return {
-    id: config.schedulerId,
-    rpcPort: server.port,
-    queues: manager,
-    closed,
-    close: () => close(),
-    [Symbol.asyncDispose]: () => close(),
-  };
+    this.#creator = new QueueCreator({
+      store: deps.store,
+      keys: this.#keys,
+      peers: this.#peers,
+      selfSid: this.id,
+      leaseId: () => this.#session.leaseId,
+      join: (ns, fqn, rev) => this.#join(ns, fqn, rev),
+    });
+    this.adoption = new TopicAdoption({
+      store: deps.store,
+      bus: deps.bus,
+      keys: this.#keys,
+      topics: this.#names,
+      selfSid: this.id,
+      leaseId: () => this.#session.leaseId,
+      sink: this.queues,
+    });
+  }
+
+  static async start(
+    config: SchedulerConfig,
+    deps: SchedulerDeps,
+    session: Session,
+  ): Promise<SchedulerRuntime> {
+    const runtime = new SchedulerRuntime(config, deps, session);
+    await runtime.#listen();
+    await runtime.#register();
+    runtime.#feed = await startActivationFeed({
+      bus: deps.bus,
+      topic: runtime.#names.scheduler(runtime.id),
+      sink: runtime.queues,
+    });
+    runtime.#startTimers();
+    runtime.#watchSession();
+    logger.info("Scheduler {sid} serving on port {port}", {
+      sid: runtime.id,
+      port: runtime.rpcPort,
+    });
+    return runtime;
+  }
+
+  get rpcPort(): number {
+    return this.#server?.port ?? 0;
+  }
+
+  get reRegistrations(): number {
+    return this.#reRegistrations;
+  }
+
+  close(): Promise<void> {
+    return this.#shutdown(undefined);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #newQueueManager(): QueueManager {
+    const { store, bus } = this.#deps;
+    return new QueueManager({
+      store,
+      keys: this.#keys,
+      self: () => this.#endpoint.self!,
+      leaseId: () => this.#session.leaseId,
+      forward: (to, message) =>
+        bus.send(this.#names.scheduler(to), [{
+          key: message.activationId,
+          value: JSON.stringify(message),
+        }]),
+      complete: (message, error, statusCode) => this.#sendFailure(message, error, statusCode),
+      onLeading: (ns, fqn, revision) => {
+        this.#creator.recruit({ invocationNamespace: ns, fqn, revision }).catch(() => {});
+      },
+    }, { queue: { ...this.#config.queue, now: Date.now } });
+  }
+
+  async #listen(): Promise<void> {
+    const config = this.#config;
+    this.#server = await serveRpc({
+      host: config.bindHost,
+      port: config.rpcPort,
+      activation: activationService(this.queues, {
+        tokens: new FetchTokens(config.fetchTokenSecret),
+        fetchWaitMs: config.fetchWaitMs,
+        queueTimeoutMs: config.queueTimeoutMs,
+      }),
+      queue: queueService({
+        create: (target, signal) => this.#creator.create(target, signal),
+        join: (target) => this.#join(target.invocationNamespace, target.fqn, target.revision),
+      }),
+      onInternalError: (error, path) =>
+        logger.error("Call {path} failed: {error}", { path, error: String(error) }),
+    });
+    this.#endpoint.self = { host: config.advertisedHost, rpcPort: this.#server.port, sid: this.id };
+  }
+
+  async #join(ns: string, fqn: string, revision: string | null) {
+    const role = await this.queues.lead(ns, fqn, revision);
+    if (role.role === "follower") this.followers.follow(ns, fqn, revision, role.leader.sid);
+    return role;
+  }
+
+  async #register(): Promise<void> {
+    const { store, bus } = this.#deps;
+    await bus.ensureTopics([this.#names.scheduler(this.id), this.#names.creationAck(this.id)]);
+    await store.put(this.#keys.schedulerTopic(this.id), this.#names.scheduler(this.id));
+    this.#lastState = "";
+    await this.#reportState();
+  }
+
+  // Writes `{cluster}/scheduler/{sid}` only when the value changes.
+  async #reportState(): Promise<void> {
+    const self = this.#endpoint.self!;
+    const state: SchedulerStates = {
+      sid: { asString: this.id },
+      queueSize: this.queues.leaderCount,
+      endpoints: { host: self.host, rpcPort: self.rpcPort },
+    };
+    const value = JSON.stringify(state);
+    if (value === this.#lastState) return;
+    await this.#deps.store.put(this.#keys.scheduler(this.id), value, {
+      leaseId: this.#session.leaseId,
+    });
+    this.#lastState = value;
+  }
+
+  #startTimers(): void {
+    this.#timers.push(setInterval(() => this.queues.tick(), this.#config.checkIntervalMs));
+    this.#timers.push(setInterval(() => {
+      this.#reportState().catch((error) =>
+        logger.warn("Cannot report state: {error}", { error: String(error) })
+      );
+    }, 1_000));
+  }
+
+  #watchSession(): void {
+    this.#session.signal.addEventListener("abort", () => void this.#reRegister(), { once: true });
+  }
+
+  /**
+   * The lease is really gone, so are this scheduler's keys: another scheduler
+   * may lead its queues now. Step down, take a new lease, register again and
+   * route what the queues held through the election again.
+   */
+  async #reRegister(): Promise<void> {
+    if (this.#stop.signal.aborted) return;
+    const reason = this.#session.signal.reason;
+    logger.error("Scheduler {sid} lost its lease; registering again: {error}", {
+      sid: this.id,
+      error: String(reason),
+    });
+    const held = this.queues.abandonAll();
+    try {
+      this.#session = await openSession(this.#deps.store, {
+        ttlSeconds: this.#config.leaseTtlSeconds,
+        signal: this.#stop.signal,
+      });
+      await this.#register();
+    } catch (error) {
+      if (this.#stop.signal.aborted) return;
+      await this.#shutdown(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    this.#reRegistrations++;
+    this.#watchSession();
+    this.queues.readmit(held);
+  }
+
+  #shutdown(reason: Error | undefined): Promise<void> {
+    return this.#closing ??= (async () => {
+      this.#stop.abort();
+      for (const timer of this.#timers) clearInterval(timer);
+      await this.#feed?.close();
+      await this.adoption[Symbol.asyncDispose]();
+      await this.followers[Symbol.asyncDispose]();
+      await this.#server?.close();
+      await this.queues[Symbol.asyncDispose]();
+      this.#peers[Symbol.dispose]();
+      await this.#session.close();
+      this.#resolveClosed(reason);
+    })();
+  }
+
+  #sendFailure(message: ActivationMessage, error: string, statusCode: StatusCode): Promise<void> {
+    const record = failedActivation(message, error, { statusCode });
+    const value = encodeCompletion(message, record, {
+      instanceType: "scheduler",
+      asString: this.id,
+    });
+    return this.#deps.bus.send(this.#names.completed(message.rootControllerIndex.asString), [
+      { key: message.activationId, value },
+    ]);
+  }
 }

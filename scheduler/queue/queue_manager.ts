@@ -39,6 +39,8 @@ export interface QueueManagerDeps {
   forward(sid: string, message: ActivationMessage): Promise<void>;
   /** Completes an activation with an error record. */
   complete(message: ActivationMessage, error: string, statusCode: StatusCode): Promise<void>;
+  /** Called after this scheduler became the leader of a queue, to recruit followers. */
+  onLeading?(invocationNamespace: string, fqn: string, revision: string | null): void;
 }
 
 /** Options for {@linkcode QueueManager}. */
@@ -67,9 +69,15 @@ interface ActionQueues {
   readonly byRevision: Map<string, MemoryQueue>;
 }
 
-type Election =
+/** The outcome of competing for a queue's leader key. */
+export type Election =
   | { readonly kind: "leader"; readonly createRevision: number }
   | { readonly kind: "follower"; readonly leader: QueueLeader };
+
+/** This scheduler's role for one queue after {@linkcode QueueManager.lead}. */
+export type QueueRole =
+  | { readonly role: "leader"; readonly leader: QueueLeader }
+  | { readonly role: "follower"; readonly leader: QueueLeader };
 
 const revisionKey = (rev: string | null) => rev ?? "";
 const actionKey = (ns: string, fqn: string) => `${ns}\n${fqn}`;
@@ -81,6 +89,7 @@ export class QueueManager implements AsyncDisposable {
   readonly #retryDelayMs: number;
   readonly #actions = new Map<string, ActionQueues>();
   readonly #pending = new Map<string, QueuedActivation[]>();
+  readonly #elections = new Map<string, Promise<Election>>();
   readonly #seen: RecentIds;
   readonly #closing = new AbortController();
   #duplicates = 0;
@@ -141,6 +150,29 @@ export class QueueManager implements AsyncDisposable {
     return action.current.requeue(entry);
   }
 
+  /**
+   * Competes for the queue of an action (queue creation, or a follower taking
+   * over): leads it if nobody does, otherwise reports who leads.
+   */
+  async lead(
+    invocationNamespace: string,
+    fqn: string,
+    revision: string | null,
+  ): Promise<QueueRole> {
+    const key = actionKey(invocationNamespace, fqn);
+    const local = this.#actions.get(key);
+    if (local) return { role: "leader", leader: this.#deps.self() };
+    const election = await this.#electOnce(invocationNamespace, fqn);
+    if (election.kind === "follower") return { role: "follower", leader: election.leader };
+    this.#install(invocationNamespace, fqn, revision, election.createRevision);
+    return { role: "leader", leader: this.#deps.self() };
+  }
+
+  /** Whether this scheduler leads the queue of the action. */
+  leads(invocationNamespace: string, fqn: string): boolean {
+    return this.#actions.has(actionKey(invocationNamespace, fqn));
+  }
+
   /** Counts of one action's current queue, if this scheduler leads it. */
   counts(invocationNamespace: string, fqn: string): QueueCounts | undefined {
     return this.#actions.get(actionKey(invocationNamespace, fqn))?.current.counts();
@@ -176,6 +208,11 @@ export class QueueManager implements AsyncDisposable {
     return held;
   }
 
+  /** Routes activations again, e.g. those {@linkcode abandonAll} returned, once a new lease exists. */
+  readmit(entries: readonly QueuedActivation[]): void {
+    for (const entry of entries) this.#dispatch(entry);
+  }
+
   /**
    * Releases every leader key. Queued activations are dropped unreleased: their
    * offsets stay uncommitted, so the topic's next consumer receives them again.
@@ -196,10 +233,21 @@ export class QueueManager implements AsyncDisposable {
     const pending = this.#pending.get(key);
     if (pending) return void pending.push(entry);
     this.#pending.set(key, [entry]);
-    this.#elect(ns, fqn).then(
+    this.#electOnce(ns, fqn).then(
       (election) => this.#settle(key, ns, fqn, election),
       (error) => this.#giveUp(key, error),
     );
+  }
+
+  // Concurrent callers for one action share a single election.
+  #electOnce(ns: string, fqn: string): Promise<Election> {
+    const key = actionKey(ns, fqn);
+    let election = this.#elections.get(key);
+    if (!election) {
+      election = this.#elect(ns, fqn).finally(() => this.#elections.delete(key));
+      this.#elections.set(key, election);
+    }
+    return election;
   }
 
   #enqueue(action: ActionQueues, entry: QueuedActivation): void {
@@ -275,19 +323,33 @@ export class QueueManager implements AsyncDisposable {
       }
       return;
     }
-    const first = held[0]?.message.revision ?? null;
-    const current = this.#newQueue(ns, fqn, first);
+    const action = this.#install(
+      ns,
+      fqn,
+      held[0]?.message.revision ?? null,
+      election.createRevision,
+    );
+    for (const entry of held) this.#enqueue(action, entry);
+  }
+
+  // Idempotent: the route path and lead() may both settle one election.
+  #install(ns: string, fqn: string, revision: string | null, createRevision: number): ActionQueues {
+    const key = actionKey(ns, fqn);
+    const existing = this.#actions.get(key);
+    if (existing) return existing;
+    const current = this.#newQueue(ns, fqn, revision);
     const action: ActionQueues = {
       invocationNamespace: ns,
       fqn,
-      leaderCreateRevision: election.createRevision,
+      leaderCreateRevision: createRevision,
       current,
-      byRevision: new Map([[revisionKey(first), current]]),
+      byRevision: new Map([[revisionKey(revision), current]]),
     };
     this.#actions.set(key, action);
     this.#setThrottled(ns, fqn, false);
     logger.info("Leading the queue of {fqn} in {namespace}", { fqn, namespace: ns });
-    for (const entry of held) this.#enqueue(action, entry);
+    this.#deps.onLeading?.(ns, fqn, revision);
+    return action;
   }
 
   // Only reached while closing: the held activations stay uncommitted in Kafka.

@@ -1,0 +1,63 @@
+/**
+ * The scheduler side of `queue.QueueService`: request validation and the
+ * mapping of outcomes to the wire.
+ *
+ * @module
+ */
+import {
+  entityPath,
+  FullyQualifiedName,
+  MalformedFieldError,
+  parseJsonField,
+  type QueueServiceHandlers,
+  Revision,
+  RpcError,
+} from "@faas/proto";
+import type { QueueTarget } from "../cluster/queue_creator.ts";
+import type { QueueRole } from "../queue/queue_manager.ts";
+
+/** What the QueueService calls. */
+export interface QueueHost {
+  create(
+    target: QueueTarget,
+    signal: AbortSignal,
+  ): Promise<{ host: string; rpcPort: number; sid: string }>;
+  join(target: QueueTarget): Promise<QueueRole>;
+}
+
+const NAMESPACE = /^[^/\s][^/]{0,255}$/;
+
+/** Builds the QueueService handlers. */
+export function queueService(host: QueueHost): QueueServiceHandlers {
+  return {
+    async createQueue(request, context) {
+      const leader = await host.create(parseTarget(request), context.signal);
+      return { success: true, leader: JSON.stringify(leader) };
+    },
+    async joinQueue(request) {
+      const { role, leader } = await host.join(parseTarget(request));
+      return { role, leader: JSON.stringify(leader) };
+    },
+  };
+}
+
+function parseTarget(
+  request: { invocationNamespace: string; fqn: string; rev: string },
+): QueueTarget {
+  try {
+    if (!NAMESPACE.test(request.invocationNamespace)) {
+      throw new MalformedFieldError("invocationNamespace", "must be 1-256 characters without '/'");
+    }
+    const fqn = parseJsonField("fqn", request.fqn, FullyQualifiedName, { maxLength: 2048 });
+    const revision = parseJsonField("rev", request.rev, Revision, { maxLength: 512 });
+    return {
+      invocationNamespace: request.invocationNamespace,
+      fqn: entityPath(fqn),
+      fqnJson: request.fqn,
+      revision,
+    };
+  } catch (error) {
+    if (error instanceof MalformedFieldError) throw new RpcError("INVALID_ARGUMENT", error.message);
+    throw error;
+  }
+}

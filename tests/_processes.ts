@@ -1,0 +1,84 @@
+/**
+ * Real program processes for crash tests: each runs its `main.ts` in its own
+ * Deno process, so SIGKILL really kills it.
+ *
+ * @module
+ */
+import type { Store } from "@faas/coordination";
+import { SchedulerStates } from "@faas/proto";
+import { eventually, KAFKA_BROKERS, SECRET } from "./_harness.ts";
+
+const ROOT = new URL("../", import.meta.url);
+
+/** A scheduler running as a child process. */
+export interface SchedulerProcess extends AsyncDisposable {
+  readonly sid: string;
+  readonly rpcPort: number;
+  readonly pid: number;
+  /** Sends `signal`; resolves when the process has exited. */
+  kill(signal?: Deno.Signal): Promise<void>;
+}
+
+/** Options for {@linkcode spawnScheduler}. */
+export interface SpawnSchedulerOptions {
+  readonly cluster: string;
+  readonly sid: string;
+  readonly etcdEndpoints: readonly string[];
+  /** The store used to wait for the registration. */
+  readonly store: Store;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** Starts `scheduler/main.ts` and waits until it has registered in etcd. */
+export async function spawnScheduler(options: SpawnSchedulerOptions): Promise<SchedulerProcess> {
+  const { cluster, sid, store } = options;
+  const logFile = await Deno.makeTempFile({
+    prefix: `scheduler-${cluster}-${sid}-`,
+    suffix: ".log",
+  });
+  const log = await Deno.open(logFile, { write: true });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("scheduler/main.ts", ROOT).pathname],
+    env: {
+      FAAS_CLUSTER: cluster,
+      SCHEDULER_ID: sid,
+      SCHEDULER_RPC_PORT: "0",
+      FAAS_ETCD_ENDPOINTS: options.etcdEndpoints.join(","),
+      FAAS_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
+      FAAS_KAFKA_TOPIC_PREFIX: `${cluster}-`,
+      FAAS_FETCH_TOKEN_SECRET: SECRET,
+      FAAS_LEASE_TTL_SECONDS: "3",
+      FAAS_KAFKA_SESSION_TIMEOUT_MS: "6000",
+      LOG_LEVEL: "INFO",
+      ...options.env,
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const copying = child.stderr.pipeTo(log.writable).catch(() => {});
+  const key = `${cluster}/scheduler/${sid}`;
+  await eventually(
+    `scheduler ${sid} to register (log: ${logFile})`,
+    async () => (await store.get(key)) !== undefined,
+    30_000,
+  );
+  const state = SchedulerStates.parse(JSON.parse((await store.get(key))!.value));
+  let exited: Promise<unknown> | undefined;
+  const kill = async (signal: Deno.Signal = "SIGTERM") => {
+    try {
+      child.kill(signal);
+    } catch {
+      // Already gone.
+    }
+    exited ??= Promise.all([child.status, copying]);
+    await exited;
+  };
+  return {
+    sid,
+    rpcPort: state.endpoints.rpcPort,
+    pid: child.pid,
+    kill,
+    [Symbol.asyncDispose]: () => kill("SIGKILL"),
+  };
+}
