@@ -262,23 +262,54 @@ export interface CallOptions {
   metadata?: Readonly<Record<string, string>>;
 }
 
-/** A channel to one gRPC endpoint; the service clients build on it. */
+/**
+ * Channels shared per address, closed when their last user lets go.
+ *
+ * Closing a channel sends an HTTP/2 GOAWAY, and Deno 2.9.6's node:http2 can
+ * abort the whole receiving process on a GOAWAY (denoland/deno#36788). Sharing
+ * one channel per scheduler among all proxies of a process keeps GOAWAYs rare.
+ */
+const channels = new Map<string, { client: grpc.Client; users: number }>();
+
+function acquireChannel(address: string): grpc.Client {
+  let entry = channels.get(address);
+  if (!entry) {
+    entry = {
+      client: new grpc.Client(address, grpc.credentials.createInsecure(), {
+        "grpc.max_receive_message_length": 8 * 1_048_576,
+      }),
+      users: 0,
+    };
+    channels.set(address, entry);
+  }
+  entry.users++;
+  return entry.client;
+}
+
+function releaseChannel(address: string): void {
+  const entry = channels.get(address);
+  if (!entry || --entry.users > 0) return;
+  channels.delete(address);
+  entry.client.close();
+}
+
+/** A user of the shared channel to one gRPC endpoint; the service clients build on it. */
 class RpcChannel implements Disposable {
   readonly #client: grpc.Client;
+  #released = false;
   /** The `host:port` this client calls. */
   readonly address: string;
 
   constructor(address: string) {
     this.address = address;
-    this.#client = new grpc.Client(address, grpc.credentials.createInsecure(), {
-      "grpc.keepalive_time_ms": 10_000,
-      "grpc.keepalive_timeout_ms": 5_000,
-      "grpc.max_receive_message_length": 8 * 1_048_576,
-    });
+    this.#client = acquireChannel(address);
   }
 
+  /** Lets go of the channel; it closes when no other client in the process uses it. */
   close(): void {
-    this.#client.close();
+    if (this.#released) return;
+    this.#released = true;
+    releaseChannel(this.address);
   }
 
   [Symbol.dispose](): void {

@@ -74,6 +74,32 @@ export interface ClusterKeys {
     invokerId: string,
     containerId: string,
   ): string;
+  /** `{cluster}/warmed/{invNs}/{fqn}/{rev}/` prefix of paused containers of one revision. */
+  warmedContainers(invocationNamespace: string, fqn: string, rev: string): string;
+  /** `{cluster}/namespace/{invNs}/` prefix of live containers of every action of a namespace. */
+  namespaceContainers(invocationNamespace: string): string;
+  /**
+   * `{cluster}/in-progress/{invNs}/` prefix of creation jobs of a namespace. A namespace
+   * named `queue` also covers {@linkcode ClusterKeys.queueCreation} keys; parse with
+   * {@linkcode ClusterKeys.parseContainerKey} to tell them apart.
+   */
+  namespaceInProgress(invocationNamespace: string): string;
+  /** Splits an existing, in-progress or warmed container key; `undefined` for any other key. */
+  parseContainerKey(key: string): ContainerKeyParts | undefined;
+}
+
+/** The parts of a container key, as {@linkcode ClusterKeys.parseContainerKey} finds them. */
+export interface ContainerKeyParts {
+  /** `existing` (`namespace/…`), `in_progress` (`in-progress/…`) or `warmed` (`warmed/…`). */
+  readonly kind: "existing" | "in_progress" | "warmed";
+  readonly invocationNamespace: string;
+  /** The action path without version: `ns/action` or `ns/pkg/action`. */
+  readonly fqn: string;
+  readonly revision: string;
+  /** The invoker id (existing, warmed) or the scheduler id (in-progress). */
+  readonly owner: string;
+  /** The container id (existing, warmed) or the creation id (in-progress). */
+  readonly id: string;
 }
 
 const CLUSTER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -118,5 +144,46 @@ export function clusterKeys(cluster: string): ClusterKeys {
       `${c}/namespace/${ns}/${fqn}/${rev}/invoker${inv}/container/${cid}`,
     warmedContainer: (ns: string, fqn: string, rev: string, inv: string, cid: string) =>
       `${c}/warmed/${ns}/${fqn}/${rev}/invoker/${inv}/container/${cid}`,
+    warmedContainers: (ns: string, fqn: string, rev: string) => `${c}/warmed/${ns}/${fqn}/${rev}/`,
+    namespaceContainers: (ns: string) => `${c}/namespace/${ns}/`,
+    namespaceInProgress: (ns: string) => `${c}/in-progress/${ns}/`,
+    parseContainerKey: (key: string) => parseContainerKey(c, key),
   });
+}
+
+// The trailing segments after `{rev}` of each container key layout, `*` marking a value.
+const CONTAINER_LAYOUTS = [
+  { root: "namespace", kind: "existing", tail: ["invoker*", "container", "*"] },
+  { root: "in-progress", kind: "in_progress", tail: ["scheduler", "*", "creationId", "*"] },
+  { root: "warmed", kind: "warmed", tail: ["invoker", "*", "container", "*"] },
+] as const;
+
+function parseContainerKey(cluster: string, key: string): ContainerKeyParts | undefined {
+  const segments = key.split("/");
+  if (segments[0] !== cluster) return undefined;
+  const layout = CONTAINER_LAYOUTS.find((l) => l.root === segments[1]);
+  if (!layout) return undefined;
+  // {ns}, then an fqn of 2 or 3 segments, then {rev}, then the layout's tail.
+  const fqnLength = segments.length - 2 - 1 - 1 - layout.tail.length;
+  if (fqnLength !== 2 && fqnLength !== 3) return undefined;
+  const tail = segments.slice(segments.length - layout.tail.length);
+  const values: string[] = [];
+  for (const [i, pattern] of layout.tail.entries()) {
+    const segment = tail[i]!;
+    if (pattern === "*") values.push(segment);
+    else if (pattern === "invoker*") {
+      if (!segment.startsWith("invoker")) return undefined;
+      values.push(segment.slice("invoker".length));
+    } else if (segment !== pattern) return undefined;
+  }
+  const [owner, id] = values;
+  const parts = {
+    kind: layout.kind,
+    invocationNamespace: segments[2]!,
+    fqn: segments.slice(3, 3 + fqnLength).join("/"),
+    revision: segments[3 + fqnLength]!,
+    owner: owner!,
+    id: id!,
+  };
+  return Object.values(parts).every((v) => v.length > 0) ? parts : undefined;
 }

@@ -215,9 +215,10 @@ class SchedulerRuntime implements Scheduler {
   async #register(): Promise<void> {
     const { store, bus } = this.#deps;
     await bus.ensureTopics([this.#names.scheduler(this.id), this.#names.creationAck(this.id)]);
-    await store.put(this.#keys.schedulerTopic(this.id), this.#names.scheduler(this.id));
     this.#lastState = "";
     await this.#reportState();
+    // Recorded after the registration, so no peer sees a topic without a live owner at start.
+    await store.put(this.#keys.schedulerTopic(this.id), this.#names.scheduler(this.id));
   }
 
   // Writes `{cluster}/scheduler/{sid}` only when the value changes.

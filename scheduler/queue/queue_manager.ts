@@ -117,7 +117,7 @@ export class QueueManager implements AsyncDisposable {
    * still being created holds its activations without stalling the others.
    */
   route(message: ActivationMessage, release: () => void, now = Date.now()): void {
-    if (!this.#seen.add(message.activationId)) {
+    if (this.#seen.has(message.activationId)) {
       this.#duplicates++;
       logger.debug("Dropped duplicate activation {activationId}", {
         activationId: message.activationId,
@@ -250,7 +250,10 @@ export class QueueManager implements AsyncDisposable {
     return election;
   }
 
+  // Ids are remembered only once a local queue owns them: an activation this
+  // scheduler merely forwarded may come back to it and must not look like a duplicate.
   #enqueue(action: ActionQueues, entry: QueuedActivation): void {
+    this.#seen.add(entry.message.activationId);
     const rev = entry.message.revision;
     if (compareRevisions(rev, action.current.key.revision) > 0) this.#upgrade(action, rev);
     const message = this.#withRevision(entry.message, action);
