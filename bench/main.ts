@@ -27,6 +27,7 @@ import {
 import { activationFixture } from "@faas/proto/testing";
 import { createScheduler, loadSchedulerConfig, type Scheduler } from "@faas/scheduler";
 import { ContainerProxy, storeLeaderResolver } from "@faas/sdk";
+import { type FailoverResult, failoverRound, LEASE_TTL_MS } from "../tests/_chaos.ts";
 import { type LatencySummary, progress, summarize, throughput, timeSequential } from "./stats.ts";
 
 const SECRET = "bench-secret-0123456789";
@@ -74,6 +75,8 @@ async function main(): Promise<void> {
     names.scheduler(config.schedulerId),
     scheduler,
   );
+  await scheduler.close();
+  report.failover = await failovers(3);
   await writeReport(report);
 }
 
@@ -195,6 +198,25 @@ async function kafkaToContainer(
   return { latency: summarize(samples.slice(20)) };
 }
 
+/** SIGKILL of the busiest leader among 3 scheduler processes under 200 activations/s. */
+async function failovers(rounds: number) {
+  const results: FailoverResult[] = [];
+  for (let i = 1; i <= rounds; i++) {
+    progress(`system: failover round ${i} of ${rounds}`);
+    results.push(await failoverRound());
+  }
+  const times = summarize(results.map((r) => r.failoverMs));
+  return {
+    rounds: results,
+    leaseTtlMs: LEASE_TTL_MS,
+    failoverP50Ms: times.p50Ms,
+    failoverMaxMs: times.maxMs,
+    redeliveredPerFailover: Math.round(results.reduce((a, r) => a + r.redelivered, 0) / rounds),
+    duplicatesPerFailover: Math.round(results.reduce((a, r) => a + r.duplicates, 0) / rounds),
+    lost: results.reduce((a, r) => a + r.lost, 0),
+  };
+}
+
 function fetchRequest(containerId: string) {
   return {
     invocationNamespace: "guest",
@@ -240,6 +262,16 @@ function markdown(r: Record<string, unknown>): string {
     `| ${name} | ${s.p50Ms} | ${s.p99Ms} | ${s.maxMs} | ${s.count} |`;
   const echo = r.echo as { callsPerSecond: number };
   const pull = r.pull as { activationsPerSecond: number; containers: number };
+  const f = r.failover as {
+    failoverP50Ms: number;
+    failoverMaxMs: number;
+    leaseTtlMs: number;
+    redeliveredPerFailover: number;
+    duplicatesPerFailover: number;
+    lost: number;
+    rounds: unknown[];
+  };
+  const met = (ok: boolean) => (ok ? "met" : "missed");
   return [
     `# Pull path benchmark (${r.date})`,
     "",
@@ -254,6 +286,17 @@ function markdown(r: Record<string, unknown>): string {
     "|---|---|",
     `| baseline: gRPC echo, ${WINDOW} in flight | ${echo.callsPerSecond} |`,
     `| system: ${pull.containers} containers pulling a backlog | ${pull.activationsPerSecond} |`,
+    "",
+    `Failover (${f.rounds.length} SIGKILLs of the busiest of 3 schedulers, 200 activations/s over 20 actions, lease TTL ${f.leaseTtlMs} ms):`,
+    "",
+    "| measurement | value | target |",
+    "|---|---|---|",
+    `| failover time p50 / max | ${f.failoverP50Ms} / ${f.failoverMaxMs} ms | ≤ 2 × TTL = ${
+      2 * f.leaseTtlMs
+    } ms: ${met(f.failoverMaxMs <= 2 * f.leaseTtlMs)} |`,
+    `| activations redelivered per failover | ${f.redeliveredPerFailover} | — |`,
+    `| activations run twice per failover | ${f.duplicatesPerFailover} | reported |`,
+    `| activations lost | ${f.lost} | 0: ${met(f.lost === 0)} |`,
     "",
   ].join("\n");
 }

@@ -8,7 +8,7 @@
  */
 import { type Bus, type BusRecord, OffsetTracker, type Subscription } from "@faas/bus";
 import { getLogger } from "@std/log";
-import { describe } from "./_abortable.ts";
+import { abortable, describe } from "./_abortable.ts";
 import { type CreationAck, readCreationAck } from "./creation_message.ts";
 
 const logger = getLogger("scheduler", "creation");
@@ -22,6 +22,8 @@ export interface AckFeedOptions {
   readonly onAck: (ack: Extract<CreationAck, { kind: "ack" }>) => void;
   /** How often handled offsets are committed. @default {200} */
   readonly commitIntervalMs?: number;
+  /** Cancels starting; `start` then rejects with its reason and leaves nothing running. */
+  readonly signal?: AbortSignal;
 }
 
 /** A running ack consumer; dispose to stop it. */
@@ -38,17 +40,21 @@ export class AckFeed implements AsyncDisposable {
 
   /** Creates the topic if needed and resolves once the consumer has its partitions. */
   static async start(options: AckFeedOptions): Promise<AckFeed> {
-    const { bus, topic, onAck, commitIntervalMs = 200 } = options;
+    const { bus, topic, onAck, commitIntervalMs = 200, signal } = options;
     const feed = new AckFeed(onAck);
-    await bus.ensureTopics([topic]);
-    const subscription = await bus.subscribe({
+    await abortable(bus.ensureTopics([topic]), signal);
+    feed.#subscription = await bus.subscribe({
       groupId: topic,
       topics: [topic],
       onRecord: (record) => feed.#receive(record),
       onRevoke: (partitions) => feed.#tracker.forget(partitions),
     });
-    feed.#subscription = subscription;
-    await subscription.ready;
+    try {
+      await abortable(feed.#subscription.ready, signal);
+    } catch (error) {
+      await feed.close();
+      throw error;
+    }
     feed.#committer = setInterval(() => void feed.#commit(), commitIntervalMs);
     return feed;
   }

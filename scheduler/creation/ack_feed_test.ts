@@ -50,3 +50,15 @@ Deno.test("AckFeed hands on valid acks, skips malformed ones and commits past bo
   assertEquals(later.map((a) => a.kind === "ack" && a.creationId), ["c2"]);
   await successor.close();
 });
+
+Deno.test("AckFeed.start() rejects with the reason of an aborted signal", async () => {
+  await using bus = new MemoryBus();
+  const reason = new Error("Stop");
+  const error = await AckFeed.start({
+    bus,
+    topic: "creationAck0",
+    onAck: () => {},
+    signal: AbortSignal.abort(reason),
+  }).catch((e) => e);
+  assertEquals(error, reason);
+});

@@ -122,12 +122,15 @@ export function actionRequirements(action: ActionMetadata): ActionRequirements {
 
 /**
  * Says why no registered invoker, healthy or not, could ever host the action,
- * or `undefined` when one could. With no invoker registered at all it returns
- * `undefined`: invokers may still be starting.
+ * or `undefined` when one could. It applies the same tiers as placement, so a
+ * blackbox action too big for the blackbox share is caught too. With no
+ * invoker registered at all it returns `undefined`: invokers may still be
+ * starting.
  */
 export function unhostable(
   invokers: readonly InvokerSnapshot[],
   request: Pick<PlacementRequest, "invocationNamespace" | "fqn" | "requirements">,
+  options: Pick<PlacementOptions, "blackboxFraction"> = {},
 ): Unhostable | undefined {
   if (invokers.length === 0) return undefined;
   const { invocationNamespace: ns, fqn, requirements: needs } = request;
@@ -137,9 +140,7 @@ export function unhostable(
       `No invoker accepts namespace "${ns}": all ${invokers.length} are dedicated to others`;
     return { error: "NoAvailableInvokersError", reason };
   }
-  const candidates = needs.requiredTags.length > 0 && needs.strictTags
-    ? admitting.filter((i) => hasTags(i, needs.requiredTags))
-    : admitting;
+  const candidates = coldTiers(admitting, needs, options.blackboxFraction ?? 0.1).flat();
   if (candidates.length === 0) {
     const tags = needs.requiredTags.join(", ");
     const reason = `No invoker has the resources "${tags}" that "${fqn}" requires`;
@@ -147,8 +148,9 @@ export function unhostable(
   }
   const largestMb = Math.max(...candidates.map((i) => i.totalMemoryMb));
   if (largestMb >= needs.memoryMb) return undefined;
+  const kind = needs.blackbox && needs.requiredTags.length === 0 ? "blackbox invoker" : "invoker";
   const reason =
-    `No invoker can host ${needs.memoryMb} MB for "${fqn}"; the largest has ${largestMb} MB`;
+    `No ${kind} can host ${needs.memoryMb} MB for "${fqn}"; the largest has ${largestMb} MB`;
   return { error: "ResourceNotEnoughError", reason };
 }
 

@@ -271,3 +271,15 @@ Deno.test("actionRequirements() reads memory, tags, strict policy and blackbox k
   });
   assertEquals(actionRequirements(lenientText).strictTags, false);
 });
+
+Deno.test("unhostable() applies the blackbox share like placement does", () => {
+  const invokers = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"].map((id) =>
+    invoker(id, { totalMemoryMb: id === "1" ? 8192 : 1024 })
+  );
+  const big = { ...plain, memoryMb: 2048 };
+  assertEquals(unhostable(invokers, request({ requirements: big })), undefined);
+  assertEquals(unhostable(invokers, request({ requirements: { ...big, blackbox: true } })), {
+    error: "ResourceNotEnoughError",
+    reason: 'No blackbox invoker can host 2048 MB for "guest/hello"; the largest has 1024 MB',
+  });
+});

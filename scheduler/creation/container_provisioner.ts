@@ -55,6 +55,8 @@ export interface ContainerProvisionerOptions {
   counter?: ContainerCounterOptions;
   /** Clock in epoch ms. @default {Date.now} */
   now?: () => number;
+  /** Cancels {@linkcode ContainerProvisioner.start}, which then rejects with its reason. */
+  signal?: AbortSignal;
 }
 
 interface QueueRecord {
@@ -90,7 +92,11 @@ export class ContainerProvisioner implements AsyncDisposable {
     provisioner.#jobs = await CreationJobManager.start({
       ...deps,
       onOutcome: (outcome) => provisioner.#settled(outcome, deps.onOutcome),
-    }, { now: provisioner.#now, ...options.jobs });
+    }, {
+      now: provisioner.#now,
+      ...options.jobs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     return provisioner;
   }
 

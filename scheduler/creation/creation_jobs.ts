@@ -33,7 +33,7 @@ import { AckFeed } from "./ack_feed.ts";
 import { type CreationAck, creationCommand } from "./creation_message.ts";
 import type { CreationOutcome, CreationRequest, CreationResult } from "./creation_outcome.ts";
 import { ClosedError } from "./errors.ts";
-import { InvokerPool } from "./invoker_pool.ts";
+import { InvokerPool, type InvokerPoolView } from "./invoker_pool.ts";
 import { type CreationJob, JobLedger, type PendingCreation } from "./job_ledger.ts";
 import { MemoryReservations } from "./memory_reservations.ts";
 
@@ -77,9 +77,11 @@ export interface CreationJobOptions {
   blackboxFraction?: number;
   /** Clock in epoch ms. @default {Date.now} */
   now?: () => number;
+  /** Cancels {@linkcode CreationJobManager.start}, which then rejects with its reason. */
+  signal?: AbortSignal;
 }
 
-type Settings = Required<CreationJobOptions>;
+type Settings = Required<Omit<CreationJobOptions, "signal">>;
 
 /** Creates containers and tracks each creation to its outcome. */
 export class CreationJobManager implements AsyncDisposable {
@@ -109,6 +111,7 @@ export class CreationJobManager implements AsyncDisposable {
     deps: CreationJobDeps,
     options: CreationJobOptions = {},
   ): Promise<CreationJobManager> {
+    const { signal, ...rest } = options;
     const manager = new CreationJobManager(deps, {
       timeoutMs: 20_000,
       blackboxTimeoutFactor: 15,
@@ -118,7 +121,7 @@ export class CreationJobManager implements AsyncDisposable {
       reservationMs: 2_000,
       blackboxFraction: 0.1,
       now: Date.now,
-      ...options,
+      ...rest,
     });
     const { bus, topics, self } = deps;
     manager.#acks = await AckFeed.start({
@@ -126,6 +129,7 @@ export class CreationJobManager implements AsyncDisposable {
       topic: topics.creationAck(self().sid),
       onAck: (ack) => manager.#handleAck(ack),
       commitIntervalMs: manager.#settings.commitIntervalMs,
+      ...(signal ? { signal } : {}),
     });
     manager.#sweeper = setInterval(
       () => void manager.#ledger.sweep(),
@@ -192,22 +196,32 @@ export class CreationJobManager implements AsyncDisposable {
   async #place(jobs: readonly CreationJob[]): Promise<void> {
     const attempts = jobs.map((job) => this.#beginAttempt(job));
     const { invocationNamespace, action, fqn } = jobs[0]!;
-    let view;
+    let view: InvokerPoolView | string;
     try {
       view = await this.#pool.read(invocationNamespace, fqn, action.rev, {
         signal: this.#closing.signal,
       });
     } catch (error) {
-      if (this.#closing.signal.aborted) return;
-      const reason = `Cannot read the invokers: ${describe(error)}`;
-      for (const job of jobs) this.#attemptFailed(job, "WhiskError", reason);
-      return;
+      view = describe(error);
     }
+    if (this.#closing.signal.aborted) return;
+    // Jobs may have timed out while the store answered.
     const live = jobs.filter((job, i) => job.attempt === attempts[i] && !attempts[i].aborted);
     if (live.length === 0) return;
-    const requirements = actionRequirements(action);
-    const request = { invocationNamespace, fqn, requirements };
-    const impossible = unhostable(view.invokers, request);
+    if (typeof view === "string") {
+      const reason = `Cannot read the invokers: ${view}`;
+      for (const job of live) this.#attemptFailed(job, "WhiskError", reason);
+      return;
+    }
+    this.#assign(live, view);
+  }
+
+  /** Sends each live job to an invoker, or fails the ones that fit nowhere. */
+  #assign(live: readonly CreationJob[], view: InvokerPoolView): void {
+    const { invocationNamespace, action, fqn } = live[0]!;
+    const request = { invocationNamespace, fqn, requirements: actionRequirements(action) };
+    const { blackboxFraction } = this.#settings;
+    const impossible = unhostable(view.invokers, request, { blackboxFraction });
     if (impossible) {
       for (const job of live) this.#finishFailed(job, impossible.error, impossible.reason, false);
       return;
@@ -216,11 +230,9 @@ export class CreationJobManager implements AsyncDisposable {
       ...request,
       count: live.length,
       warmInvokerIds: view.warmInvokerIds,
+      // A retry (one job) avoids the invoker that just refused it, if another fits.
       avoidInvokerIds: live.length === 1 && live[0]!.invokerId ? [live[0]!.invokerId] : [],
-    }, {
-      blackboxFraction: this.#settings.blackboxFraction,
-      reservedMemoryMb: this.#reservations.current(),
-    });
+    }, { blackboxFraction, reservedMemoryMb: this.#reservations.current() });
     placement.placed.forEach((p, i) => void this.#send(live[i]!, p.invokerId));
     const unplaced = placement.unplaced;
     if (!unplaced) return;
@@ -291,6 +303,7 @@ export class CreationJobManager implements AsyncDisposable {
 
   /** Retries a retryable error with backoff while tries remain, else fails the job. */
   #attemptFailed(job: CreationJob, error: ContainerCreationError, reason: string): void {
+    if (this.#ledger.get(job.creationId) !== job) return; // ended meanwhile
     const retryable = RETRYABLE_CREATION_ERRORS.has(error);
     if (!retryable || job.retryCount >= this.#settings.maxRetries) {
       this.#finishFailed(job, error, reason, retryable);

@@ -1,6 +1,11 @@
 import { assert, assertEquals, assertGreaterOrEqual, assertThrows } from "@std/assert";
 import { MemoryBus } from "@faas/bus";
-import { MemoryStore } from "@faas/coordination";
+import {
+  MemoryStore,
+  type PrefixSnapshot,
+  type Store,
+  StoreUnavailableError,
+} from "@faas/coordination";
 import {
   type ActionMetadata,
   clusterKeys,
@@ -13,7 +18,7 @@ import { CreationJobManager, type CreationJobOptions } from "./creation_jobs.ts"
 import type { CreationOutcome } from "./creation_outcome.ts";
 import { ClosedError } from "./errors.ts";
 import { type FakeAnswer, FakeInvoker } from "./_fake_invoker.ts";
-import { actionFixture, waitFor } from "./_testing.ts";
+import { actionFixture, LossyStore, waitFor } from "./_testing.ts";
 
 const keys = clusterKeys("whisk");
 const names = topics();
@@ -35,14 +40,17 @@ interface Harness extends AsyncDisposable {
   settle(count: number, action?: ActionMetadata): Promise<CreationOutcome[]>;
 }
 
-async function harness(options: CreationJobOptions = {}): Promise<Harness> {
+async function harness(
+  options: CreationJobOptions = {},
+  wrap: (store: MemoryStore) => Store = (store) => store,
+): Promise<Harness> {
   const store = new MemoryStore();
   const bus = new MemoryBus();
   const lease = await store.grantLease(60);
   const outcomes: CreationOutcome[] = [];
   const invokers: FakeInvoker[] = [];
   const jobs = await CreationJobManager.start({
-    store,
+    store: wrap(store),
     bus,
     keys,
     topics: names,
@@ -300,4 +308,22 @@ Deno.test("CreationJobManager.create() refuses bad counts and works after close"
     ClosedError,
     'Cannot create containers for "guest/hello": already closed',
   );
+});
+
+/** Fails the first listing of the invokers, as an etcd blip would. */
+class BlippingStore extends LossyStore {
+  failures = 1;
+  override getPrefix(prefix: string): Promise<PrefixSnapshot> {
+    if (prefix.endsWith("/invokers/") && this.failures-- > 0) {
+      return Promise.reject(new StoreUnavailableError("etcd is away"));
+    }
+    return super.getPrefix(prefix);
+  }
+}
+
+Deno.test("CreationJobManager retries when the invokers cannot be read", async () => {
+  await using h = await harness({ retryBaseDelayMs: 1 }, (store) => new BlippingStore(store));
+  const invoker = await h.invoker("0");
+  const [outcome] = await h.settle(1);
+  assertEquals([outcome?.kind, invoker.received[0]?.retryCount], ["created", 1]);
 });

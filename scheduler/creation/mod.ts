@@ -17,6 +17,9 @@
  * });
  * ```
  *
+ * `self()` must already name this scheduler when `start` runs: its `sid` names
+ * the ack topic `creationAck{sid}`. `options.signal` cancels `start`.
+ *
  * - `provision(demand: ProvisionDemand): Decision` — once per leader queue per
  *   tick. Synchronous and cheap; it starts the creations the decision asks for
  *   itself and returns the decision for the queue to apply the rest.
@@ -73,6 +76,10 @@
  *   if (!outcome.retryable) queue.failAll(outcome.reason, StatusCode.whiskError);
  * }
  * ```
+ *
+ * A flushing queue keeps taking activations; for an unhostable action the next
+ * attempt (after `flushRetryDelayMs`, 1 s) fails again at once, so later
+ * arrivals are failed within about a second instead of after the retention.
  *
  * Revisions: keys and commands use `action.rev`, never `null`; resolve an
  * unversioned queue to its document's revision before calling `provision`.

@@ -1,0 +1,181 @@
+/**
+ * Consumes `completed{controllerId}`: stores each activation record and hands
+ * it to the blocking invoke waiting for it. Offsets are committed only once
+ * the record is stored, so a controller that dies in between has the
+ * completion delivered again; storing twice is harmless.
+ *
+ * @module
+ */
+import { type Bus, type BusRecord, OffsetTracker, type Subscription } from "@faas/bus";
+import {
+  type Acknowledgement,
+  MalformedFieldError,
+  parseAcknowledgement,
+  type WhiskActivation,
+} from "@faas/proto";
+import { getLogger } from "@std/log";
+import type { ActivationStore } from "./activations/activation_store.ts";
+import type { ResultWaiters } from "./activations/result_waiters.ts";
+
+const logger = getLogger("controller", "completions");
+
+/** Options for {@linkcode CompletionConsumer.start}. */
+export interface CompletionConsumerOptions {
+  readonly bus: Bus;
+  /** The topic, `completed{controllerId}` with the deployment's prefix. */
+  readonly topic: string;
+  /** Consumer group; the topic name, so a restarted controller resumes where it stopped. */
+  readonly groupId?: string;
+  readonly activations: ActivationStore;
+  readonly waiters: ResultWaiters;
+  /** How often stored offsets are committed. @default {200} */
+  readonly commitIntervalMs?: number;
+  /** First delay before storing again after a failure; doubles up to 2 s. @default {100} */
+  readonly retryDelayMs?: number;
+}
+
+/** A running consumer of completions. */
+export class CompletionConsumer implements AsyncDisposable {
+  readonly #options: CompletionConsumerOptions;
+  readonly #tracker = new OffsetTracker();
+  readonly #stop = new AbortController();
+  readonly #inFlight = new Set<Promise<void>>();
+  #subscription: Subscription | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #stored = 0;
+  #malformed = 0;
+  #closing: Promise<void> | undefined;
+
+  private constructor(options: CompletionConsumerOptions) {
+    this.#options = options;
+  }
+
+  /** Joins the topic's group; await {@linkcode CompletionConsumer.ready} for the first assignment. */
+  static async start(options: CompletionConsumerOptions): Promise<CompletionConsumer> {
+    const consumer = new CompletionConsumer(options);
+    consumer.#subscription = await options.bus.subscribe({
+      groupId: options.groupId ?? options.topic,
+      topics: [options.topic],
+      onRecord: (record) => consumer.#onRecord(record),
+      onRevoke: (partitions) => consumer.#tracker.forget(partitions),
+    });
+    consumer.#timer = setInterval(() => void consumer.#commit(), options.commitIntervalMs ?? 200);
+    return consumer;
+  }
+
+  /** Resolves once the consumer has joined its group. */
+  get ready(): Promise<void> {
+    return this.#subscription!.ready;
+  }
+
+  /** Records stored so far. */
+  get stored(): number {
+    return this.#stored;
+  }
+
+  /** Malformed messages skipped so far. */
+  get malformed(): number {
+    return this.#malformed;
+  }
+
+  /** Finishes the stores under way, commits, and leaves the group. */
+  close(): Promise<void> {
+    return this.#closing ??= (async () => {
+      this.#stop.abort();
+      clearInterval(this.#timer);
+      await Promise.all(this.#inFlight);
+      await this.#commit();
+      await this.#subscription?.close();
+    })();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #onRecord(record: BusRecord): void {
+    const done = this.#tracker.track(record);
+    const activation = this.#activationOf(record);
+    if (!activation) {
+      done();
+      return;
+    }
+    const work = this.#store(activation).then((stored) => {
+      if (stored) done();
+    });
+    this.#inFlight.add(work);
+    void work.finally(() => this.#inFlight.delete(work));
+  }
+
+  #activationOf(record: BusRecord): WhiskActivation | undefined {
+    let ack: Acknowledgement;
+    try {
+      ack = parseAcknowledgement(record.value);
+    } catch (error) {
+      // Whatever fails to parse is skipped: throwing here would leave the
+      // record tracked but never done, and stall the partition's commits.
+      this.#malformed++;
+      logger.warn("Skipped malformed completion {topic}/{partition}@{offset}: {reason}", {
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        reason: error instanceof MalformedFieldError ? error.message : String(error),
+      });
+      return undefined;
+    }
+    if (ack.kind !== "completion" && typeof ack.ack.response !== "string") return ack.ack.response;
+    // Every producer sends the full record; a bare id has nothing to store.
+    logger.debug("Skipped a completion without its record", { kind: ack.kind });
+    return undefined;
+  }
+
+  /** Stores `activation`, retrying until it is stored or the consumer closes. */
+  async #store(activation: WhiskActivation): Promise<boolean> {
+    let delayMs = this.#options.retryDelayMs ?? 100;
+    for (let attempt = 1;; attempt++) {
+      try {
+        await this.#options.activations.put(activation);
+        this.#stored++;
+        this.#options.waiters.resolve(activation);
+        return true;
+      } catch (error) {
+        // The caller should not wait for the store to recover: it has its answer.
+        this.#options.waiters.resolve(activation);
+        logger.warn("Cannot store activation {activationId} (attempt {attempt}): {error}", {
+          activationId: activation.activationId,
+          attempt,
+          error: String(error),
+        });
+      }
+      if (!(await sleep(delayMs, this.#stop.signal))) return false;
+      delayMs = Math.min(delayMs * 2, 2_000);
+    }
+  }
+
+  async #commit(): Promise<void> {
+    const positions = this.#tracker.committable();
+    if (positions.length === 0 || !this.#subscription) return;
+    try {
+      await this.#subscription.commit(positions);
+      this.#tracker.markCommitted(positions);
+    } catch (error) {
+      logger.warn("Cannot commit completion offsets yet: {error}", { error: String(error) });
+    }
+  }
+}
+
+/** Waits `ms`; resolves false when `signal` aborted first. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

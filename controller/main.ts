@@ -1,0 +1,39 @@
+/**
+ * Runs one controller from environment configuration (see README): the
+ * only place that reads the environment and configures logging.
+ *
+ * @module
+ */
+import { connectKafka } from "@faas/bus";
+import { connectEtcd } from "@faas/coordination";
+import { getLogger, setup } from "@std/log";
+import { ConfigError, loadControllerConfig } from "./config.ts";
+import { createController } from "./controller.ts";
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadControllerConfig(Deno.env.toObject());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    await setup();
+    getLogger("controller").critical("{message}", { message: error.message });
+    return 2;
+  }
+  await setup({ level: config.logLevel });
+  const logger = getLogger("controller");
+  await using store = await connectEtcd({ endpoints: config.etcdEndpoints });
+  await using bus = await connectKafka({
+    brokers: config.kafkaBrokers,
+    clientId: `controller${config.controllerId}`,
+  });
+  await using controller = await createController(config, { store, bus });
+  const stop = () => void controller.close();
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
+  const failure = await controller.closed;
+  if (failure) logger.critical("Controller stopped: {error}", { error: failure.message });
+  return failure ? 1 : 0;
+}
+
+Deno.exit(await main());
