@@ -121,3 +121,40 @@ function leaderElected(cluster: TestCluster, action: string): Promise<void> {
     async () => (await cluster.store.get(key)) !== undefined,
   );
 }
+
+Deno.test("activation pull: an idle queue is removed and releases its leader and throttling keys", async () => {
+  await using cluster = await testCluster();
+  const scheduler = await cluster.startScheduler("0", {
+    QUEUE_IDLE_GRACE_MS: "300",
+    QUEUE_STOP_GRACE_MS: "300",
+  });
+  await cluster.publish("0", [activationFixture({ action: { name: "brief" } })]);
+  await leaderElected(cluster, "brief");
+  const throttlingKey = `${cluster.name}/throttling/guest/guest/brief`;
+  await eventually(
+    "the throttling flag",
+    async () => (await cluster.store.get(throttlingKey)) !== undefined,
+  );
+  const ran: string[] = [];
+  const proxy = ContainerProxy.start({
+    invocationNamespace: "guest",
+    action: { path: "guest", name: "brief", version: "0.0.1" },
+    revision: "1-a",
+    containerId: "brief-1",
+    fetchToken: await tokens.mint("guest", "guest/brief"),
+    resolver: storeLeaderResolver(cluster.store, cluster.name),
+    endpoint: { host: "127.0.0.1", rpcPort: scheduler.rpcPort },
+  }, (message) => Promise.resolve(void ran.push(message.activationId)));
+  await eventually("the activation", () => ran.length === 1);
+  await proxy.close();
+  const leaderKey = `${cluster.name}/queue/guest/guest/brief/leader`;
+  await eventually(
+    "the queue to be removed",
+    () => !scheduler.queues.leads("guest", "guest/brief"),
+  );
+  await eventually(
+    "the leader key to go",
+    async () => (await cluster.store.get(leaderKey)) === undefined,
+  );
+  assertEquals(await cluster.store.get(throttlingKey), undefined);
+});
