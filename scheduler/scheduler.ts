@@ -28,7 +28,10 @@ import { Followers } from "./cluster/followers.ts";
 import { Peers } from "./cluster/peers.ts";
 import { QueueCreator } from "./cluster/queue_creator.ts";
 import { TopicAdoption } from "./cluster/topic_adoption.ts";
+import { ActionCatalog } from "@faas/catalog";
+import { ContainerProvisioner } from "./creation/mod.ts";
 import type { SchedulerConfig } from "./config.ts";
+import { QueueScaler } from "./queue/queue_scaler.ts";
 import { QueueManager } from "./queue/queue_manager.ts";
 import { activationService } from "./rpc/activation_service.ts";
 import { queueService } from "./rpc/queue_service.ts";
@@ -86,6 +89,7 @@ class SchedulerRuntime implements Scheduler {
   readonly #stop = new AbortController();
   readonly #endpoint: { self?: QueueLeader } = {};
   #session: Session;
+  #provisioner?: ContainerProvisioner;
   #server?: RpcServer;
   #feed?: ActivationFeed;
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -137,6 +141,16 @@ class SchedulerRuntime implements Scheduler {
     const runtime = new SchedulerRuntime(config, deps, session);
     await runtime.#listen();
     await runtime.#register();
+    runtime.#provisioner = await ContainerProvisioner.start({
+      store: deps.store,
+      bus: deps.bus,
+      keys: runtime.#keys,
+      topics: runtime.#names,
+      tokens: new FetchTokens(config.fetchTokenSecret),
+      leaseId: () => runtime.#session.leaseId,
+      self: () => runtime.#endpoint.self!,
+      onOutcome: (outcome) => runtime.queues.creationSettled(outcome),
+    });
     runtime.#feed = await startActivationFeed({
       bus: deps.bus,
       topic: runtime.#names.scheduler(runtime.id),
@@ -169,7 +183,25 @@ class SchedulerRuntime implements Scheduler {
 
   #newQueueManager(): QueueManager {
     const { store, bus } = this.#deps;
+    const catalog = new ActionCatalog(store, this.#config.cluster);
+    const scaler = new QueueScaler({
+      provision: (demand) => this.#provisioner?.provision(demand) ?? { kind: "none" },
+      release: (ns, fqn, rev) => this.#provisioner?.release(ns, fqn, rev),
+      action: (path, name, rev) => catalog.getRevision(path, name, rev),
+      setNamespaceThrottled: (ns, on) => {
+        store.put(this.#keys.namespaceThrottling(ns), String(on), {
+          leaseId: this.#session.leaseId,
+        })
+          .catch((error) =>
+            logger.warn("Cannot write the throttling flag of {namespace}: {error}", {
+              namespace: ns,
+              error: String(error),
+            })
+          );
+      },
+    });
     return new QueueManager({
+      scaler,
       store,
       keys: this.#keys,
       self: () => this.#endpoint.self!,
@@ -288,6 +320,7 @@ class SchedulerRuntime implements Scheduler {
       await this.followers[Symbol.asyncDispose]();
       await this.#server?.close();
       await this.queues[Symbol.asyncDispose]();
+      await this.#provisioner?.close();
       this.#peers[Symbol.dispose]();
       await this.#session.close();
       this.#resolveClosed(reason);

@@ -129,6 +129,7 @@ export class MemoryQueue {
   readonly #durations: AverageDuration;
   #state: QueueState = "running";
   #lastActivityAt: number;
+  #namespaceLimit: number | undefined;
 
   constructor(key: QueueKey, effects: QueueEffects, options: MemoryQueueOptions = {}) {
     const {
@@ -165,6 +166,11 @@ export class MemoryQueue {
     return this.#state;
   }
 
+  /** The namespace container limit the latest activation carried, if any. */
+  get namespaceLimit(): number | undefined {
+    return this.#namespaceLimit;
+  }
+
   /** Whether the queue still takes activations (otherwise the owner routes them elsewhere). */
   get accepting(): boolean {
     return this.#state !== "removing" && this.#state !== "removed";
@@ -178,6 +184,7 @@ export class MemoryQueue {
   enqueue(entry: QueuedActivation): boolean {
     if (!this.accepting) return false;
     this.#touch();
+    this.#namespaceLimit = entry.message.user.limits.concurrentInvocations ?? this.#namespaceLimit;
     if (this.#state === "idle") this.#state = "running";
     if (this.#state === "action_throttled") {
       this.#fail(entry, THROTTLED, StatusCode.developerError);

@@ -23,7 +23,9 @@ import {
   type QueueCounts,
   type QueuedActivation,
 } from "./memory_queue.ts";
+import type { QueueScaler } from "./queue_scaler.ts";
 import { RecentIds } from "./recent_ids.ts";
+import type { CreationOutcome } from "../creation/mod.ts";
 
 const logger = getLogger("scheduler", "queue");
 
@@ -39,6 +41,8 @@ export interface QueueManagerDeps {
   forward(sid: string, message: ActivationMessage): Promise<void>;
   /** Completes an activation with an error record. */
   complete(message: ActivationMessage, error: string, statusCode: StatusCode): Promise<void>;
+  /** Provisions containers for leader queues; without it, only self-pulling containers serve. */
+  readonly scaler?: QueueScaler;
   /** Called after this scheduler became the leader of a queue, to recruit followers. */
   onLeading?(invocationNamespace: string, fqn: string, revision: string | null): void;
 }
@@ -186,13 +190,21 @@ export class QueueManager implements AsyncDisposable {
         if (queue === action.current) {
           if (expired && action.byRevision.size === 1) {
             void this.#removeAction(action, { reroute: true });
-          }
+          } else this.#deps.scaler?.scale(queue, now);
         } else if (queue.counts(now).queued === 0 && queue.counts(now).containers === 0) {
+          this.#deps.scaler?.forget(queue.key);
           queue.remove();
           action.byRevision.delete(rev);
         }
       }
     }
+  }
+
+  /** A container creation ended: the queue of its revision adjusts (flushing, failing). */
+  creationSettled(outcome: CreationOutcome): void {
+    const action = this.#actions.get(actionKey(outcome.invocationNamespace, outcome.fqn));
+    const queue = action?.byRevision.get(revisionKey(outcome.revision));
+    this.#deps.scaler?.settle(queue, outcome);
   }
 
   /**
@@ -391,6 +403,7 @@ export class QueueManager implements AsyncDisposable {
   async #removeAction(action: ActionQueues, options: { reroute: boolean }): Promise<void> {
     const { store, keys } = this.#deps;
     this.#actions.delete(actionKey(action.invocationNamespace, action.fqn));
+    for (const queue of action.byRevision.values()) this.#deps.scaler?.forget(queue.key);
     const leftovers = [...action.byRevision.values()].flatMap((q) => q.remove());
     logger.info("Removed the queue of {fqn}", { fqn: action.fqn });
     try {
