@@ -82,3 +82,69 @@ export async function spawnScheduler(options: SpawnSchedulerOptions): Promise<Sc
     [Symbol.asyncDispose]: () => kill("SIGKILL"),
   };
 }
+
+/** A program (`scheduler`, `invoker` or `controller`) running as a child process. */
+export interface ProgramProcess extends AsyncDisposable {
+  readonly pid: number;
+  /** Where its log (stderr) goes. */
+  readonly logFile: string;
+  kill(signal?: Deno.Signal): Promise<void>;
+}
+
+/** Options for {@linkcode spawnProgram}. */
+export interface SpawnProgramOptions {
+  readonly program: "scheduler" | "invoker" | "controller";
+  readonly cluster: string;
+  readonly etcdEndpoints: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  /** Resolves true once the program is ready; polled for up to 30 s. */
+  readonly ready: () => Promise<boolean>;
+}
+
+/** Starts `{program}/main.ts` with the cluster's settings and waits until `ready`. */
+export async function spawnProgram(options: SpawnProgramOptions): Promise<ProgramProcess> {
+  const { program, cluster } = options;
+  const logFile = await Deno.makeTempFile({ prefix: `${program}-${cluster}-`, suffix: ".log" });
+  const log = await Deno.open(logFile, { write: true });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(`${program}/main.ts`, ROOT).pathname],
+    env: {
+      FAAS_CLUSTER: cluster,
+      FAAS_ETCD_ENDPOINTS: options.etcdEndpoints.join(","),
+      FAAS_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
+      FAAS_KAFKA_TOPIC_PREFIX: `${cluster}-`,
+      FAAS_FETCH_TOKEN_SECRET: SECRET,
+      LOG_LEVEL: "INFO",
+      ...options.env,
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const copying = child.stderr.pipeTo(log.writable).catch(() => {});
+  let exited: Promise<unknown> | undefined;
+  const kill = async (signal: Deno.Signal = "SIGTERM") => {
+    try {
+      child.kill(signal);
+    } catch {
+      // Already gone.
+    }
+    exited ??= Promise.all([child.status, copying]);
+    await exited;
+  };
+  try {
+    await eventually(`${program} to be ready (log: ${logFile})`, options.ready, 30_000);
+  } catch (error) {
+    await kill("SIGKILL");
+    throw error;
+  }
+  return { pid: child.pid, logFile, kill, [Symbol.asyncDispose]: () => kill("SIGKILL") };
+}
+
+/** A free TCP port on loopback, for programs that need a fixed one. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
