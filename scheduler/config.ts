@@ -42,6 +42,7 @@ const Env = z.object({
   QUEUE_MAX_RETENTION_MS: positiveMs.default(60_000),
   QUEUE_IDLE_GRACE_MS: positiveMs.default(20_000),
   QUEUE_STOP_GRACE_MS: positiveMs.default(20_000),
+  QUEUE_LOST_CONTAINER_GRACE_MS: positiveMs.default(10_000),
   LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR"]).default("INFO"),
 });
 
@@ -71,6 +72,8 @@ export interface SchedulerConfig {
     readonly staleThresholdMs: number;
     readonly idleGraceMs: number;
     readonly stopGraceMs: number;
+    /** A container silent this long past the action's time limit counts as lost. */
+    readonly lostContainerGraceMs: number;
   };
   readonly logLevel: "DEBUG" | "INFO" | "WARN" | "ERROR";
 }
@@ -110,6 +113,7 @@ export function loadSchedulerConfig(
       staleThresholdMs: e.SCHEDULER_STALE_THRESHOLD_MS,
       idleGraceMs: e.QUEUE_IDLE_GRACE_MS,
       stopGraceMs: e.QUEUE_STOP_GRACE_MS,
+      lostContainerGraceMs: e.QUEUE_LOST_CONTAINER_GRACE_MS,
     },
     logLevel: e.LOG_LEVEL,
   });

@@ -75,6 +75,8 @@ export interface QueueCounts {
   readonly containers: number;
   readonly warmContainers: number;
   readonly waitingFetches: number;
+  /** Activations handed to containers that have not fetched again yet. */
+  readonly inFlight: number;
   readonly averageDurationMs: number | undefined;
 }
 
@@ -94,6 +96,12 @@ export interface MemoryQueueOptions {
   stopGraceMs?: number;
   /** How many recent durations make the average. @default {10} */
   durationBufferSize?: number;
+  /**
+   * A container that got an activation and has not fetched again within the
+   * action's time limit plus this grace is taken as lost (e.g. its invoker
+   * died): its activation is completed with an error record. @default {10_000}
+   */
+  lostContainerGraceMs?: number;
   /** Time source in epoch ms. @default {Date.now} */
   now?: () => number;
 }
@@ -108,7 +116,14 @@ interface ContainerInfo {
   warmed: boolean;
 }
 
+interface InFlight {
+  readonly entry: QueuedActivation;
+  readonly deadline: number;
+}
+
 const THROTTLED = "Too many concurrent requests in flight.";
+const LOST_CONTAINER =
+  "The container running this activation stopped responding; its invoker may have failed";
 const NO_ACTIVATION: FetchResult = Object.freeze({ kind: "no_activation" });
 const NO_QUEUE: FetchResult = Object.freeze({ kind: "no_queue" });
 
@@ -126,6 +141,9 @@ export class MemoryQueue {
   readonly #warmWaiters = new Fifo<Waiter>();
   readonly #coldWaiters = new Fifo<Waiter>();
   readonly #containers = new Map<string, ContainerInfo>();
+  /** Activations handed to each container and not yet followed by its next fetch. */
+  readonly #inFlight = new Map<string, InFlight[]>();
+  #runTimeoutMs = 60_000;
   readonly #durations: AverageDuration;
   #state: QueueState = "running";
   #lastActivityAt: number;
@@ -140,6 +158,7 @@ export class MemoryQueue {
       idleGraceMs = 20_000,
       stopGraceMs = 20_000,
       durationBufferSize = 10,
+      lostContainerGraceMs = 10_000,
       now = Date.now,
     } = options;
     if (!(maxRetention >= 1) || !(throttlingFraction > 0 && throttlingFraction <= 1)) {
@@ -156,6 +175,7 @@ export class MemoryQueue {
       staleThresholdMs,
       idleGraceMs,
       stopGraceMs,
+      lostContainerGraceMs,
       now,
     };
     this.#durations = new AverageDuration(durationBufferSize);
@@ -169,6 +189,11 @@ export class MemoryQueue {
   /** The namespace container limit the latest activation carried, if any. */
   get namespaceLimit(): number | undefined {
     return this.#namespaceLimit;
+  }
+
+  /** The action's time limit, once known; bounds how long a container may stay silent. */
+  set runTimeoutMs(ms: number) {
+    this.#runTimeoutMs = ms;
   }
 
   /** Whether the queue still takes activations (otherwise the owner routes them elsewhere). */
@@ -215,13 +240,15 @@ export class MemoryQueue {
   fetch(query: FetchQuery, signal: AbortSignal): Promise<FetchResult> {
     this.#touch();
     if (this.#state === "removed") return Promise.resolve(NO_QUEUE);
+    // A container fetches again only after finishing what it had.
+    this.#inFlight.delete(query.containerId);
     if (!query.alive) {
       this.#forgetContainer(query.containerId);
       return Promise.resolve(NO_ACTIVATION);
     }
     this.#noteContainer(query);
     const entry = this.#fifo.shift();
-    if (entry) return Promise.resolve(this.#deliver(entry));
+    if (entry) return Promise.resolve(this.#deliver(entry, query.containerId));
     if (signal.aborted || this.#state === "removing") return Promise.resolve(NO_ACTIVATION);
     return this.#park(query, signal);
   }
@@ -241,6 +268,7 @@ export class MemoryQueue {
       containers: this.#containers.size,
       warmContainers: warm,
       waitingFetches: this.#warmWaiters.length + this.#coldWaiters.length,
+      inFlight: [...this.#inFlight.values()].reduce((n, list) => n + list.length, 0),
       averageDurationMs: this.#durations.valueMs,
     };
   }
@@ -252,6 +280,7 @@ export class MemoryQueue {
    */
   tick(now = this.#opts.now()): boolean {
     this.#dropExpired(now);
+    this.#failLost(now);
     const quietMs = now - this.#lastActivityAt;
     if (this.#state === "running" && this.#isEmpty() && quietMs >= this.#opts.idleGraceMs) {
       this.#state = "idle";
@@ -284,11 +313,12 @@ export class MemoryQueue {
     this.#state = "removed";
     this.#endWaiters(NO_QUEUE);
     this.#containers.clear();
+    this.#inFlight.clear();
     return this.#fifo.drain();
   }
 
   #isEmpty(): boolean {
-    return this.#fifo.length === 0 && this.#containers.size === 0;
+    return this.#fifo.length === 0 && this.#containers.size === 0 && this.#inFlight.size === 0;
   }
 
   #touch(): void {
@@ -331,7 +361,7 @@ export class MemoryQueue {
   #handOff(entry: QueuedActivation): boolean {
     const waiter = this.#nextWaiter();
     if (!waiter) return false;
-    waiter.resolve(this.#deliver(entry));
+    waiter.resolve(this.#deliver(entry, waiter.containerId));
     return true;
   }
 
@@ -344,8 +374,12 @@ export class MemoryQueue {
     return undefined;
   }
 
-  #deliver(entry: QueuedActivation): FetchResult {
+  #deliver(entry: QueuedActivation, containerId: string): FetchResult {
     entry.release();
+    const deadline = this.#opts.now() + this.#runTimeoutMs + this.#opts.lostContainerGraceMs;
+    const list = this.#inFlight.get(containerId);
+    if (list) list.push({ entry, deadline });
+    else this.#inFlight.set(containerId, [{ entry, deadline }]);
     this.#unthrottleIfDrained();
     return { kind: "activation", message: entry.message };
   }
@@ -376,6 +410,17 @@ export class MemoryQueue {
       head = this.#fifo.peek();
     }
     this.#unthrottleIfDrained();
+  }
+
+  #failLost(now: number): void {
+    for (const [containerId, list] of this.#inFlight) {
+      if (list.every((f) => f.deadline > now)) continue;
+      this.#inFlight.delete(containerId);
+      this.#containers.delete(containerId);
+      for (const { entry } of list) {
+        this.#fail(entry, LOST_CONTAINER, StatusCode.whiskError);
+      }
+    }
   }
 
   #fail(entry: QueuedActivation, error: string, statusCode: StatusCode): void {

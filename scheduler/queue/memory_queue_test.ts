@@ -198,3 +198,25 @@ Deno.test("MemoryQueue.requeue() puts an activation back ahead of the others", a
   assertEquals(await h.queue.fetch(query(), open()), { kind: "activation", message: b.message });
   assertGreater(h.queue.counts().queued, 0);
 });
+
+Deno.test("MemoryQueue.tick() fails the activation of a container that went silent past the time limit", async () => {
+  const h = harness({ lostContainerGraceMs: 1_000 });
+  h.queue.runTimeoutMs = 2_000;
+  const a = h.entry();
+  const b = h.entry();
+  h.queue.enqueue(a);
+  h.queue.enqueue(b);
+  await h.queue.fetch(query("lost"), open());
+  await h.queue.fetch(query("fine"), open());
+  h.clock.now += 2_500;
+  // "fine" finished its activation and fetches again (the fetch parks: nothing is queued).
+  void h.queue.fetch({ ...query("fine"), lastDurationMs: 5 }, open());
+  assertEquals(h.queue.counts().inFlight, 1);
+  h.clock.now += 600;
+  h.queue.tick();
+  assertEquals(h.failed.map((f) => [f.id, f.statusCode]), [[
+    a.message.activationId,
+    StatusCode.whiskError,
+  ]]);
+  assertEquals(h.queue.counts().inFlight, 0);
+});

@@ -51,6 +51,7 @@ export class QueueScaler {
   scale(queue: MemoryQueue, now: number): void {
     const metadata = this.#metadata(queue.key, now);
     if (!metadata) return;
+    queue.runTimeoutMs = metadata.limits.timeout;
     const counts = queue.counts(now);
     const decision = this.#deps.provision({
       invocationNamespace: queue.key.invocationNamespace,
