@@ -99,7 +99,8 @@ export class ContainerProxy implements AsyncDisposable {
   readonly #closed: Promise<CloseReason>;
   #client: ActivationServiceClient | undefined;
   #warmed = false;
-  #lastDurationMs: number | undefined;
+  /** Duration of the last run, until a fetch has reported it. */
+  #unreportedDurationMs: number | undefined;
   #lastActivationAt = Date.now();
   #noQueueInARow = 0;
   #failuresInARow = 0;
@@ -182,6 +183,7 @@ export class ContainerProxy implements AsyncDisposable {
         this.#request(true),
         this.#callOptions(),
       );
+      this.#unreportedDurationMs = undefined;
       result = decodeFetchResult(response.activationMessage);
     } catch (error) {
       return await this.#onFailure(error);
@@ -263,7 +265,7 @@ export class ContainerProxy implements AsyncDisposable {
         });
       }
     }
-    this.#lastDurationMs = Math.round(performance.now() - started);
+    this.#unreportedDurationMs = Math.round(performance.now() - started);
     this.#lastActivationAt = Date.now();
     this.#warmed = true;
   }
@@ -294,7 +296,9 @@ export class ContainerProxy implements AsyncDisposable {
       rev: JSON.stringify(revision),
       containerId,
       warmed: this.#warmed,
-      lastDuration: alive ? this.#lastDurationMs : undefined,
+      // Reported once, with the next fetch or the goodbye: the scheduler reads
+      // it as "what you handed me is done".
+      lastDuration: this.#unreportedDurationMs,
       alive,
     };
   }

@@ -156,5 +156,8 @@ Deno.test("activation pull: an idle queue is removed and releases its leader and
     "the leader key to go",
     async () => (await cluster.store.get(leaderKey)) === undefined,
   );
-  assertEquals(await cluster.store.get(throttlingKey), undefined);
+  await eventually(
+    "the throttling flag to go",
+    async () => (await cluster.store.get(throttlingKey)) === undefined,
+  );
 });

@@ -240,8 +240,7 @@ export class MemoryQueue {
   fetch(query: FetchQuery, signal: AbortSignal): Promise<FetchResult> {
     this.#touch();
     if (this.#state === "removed") return Promise.resolve(NO_QUEUE);
-    // A container fetches again only after finishing what it had.
-    this.#inFlight.delete(query.containerId);
+    this.#settleInFlight(query);
     if (!query.alive) {
       this.#forgetContainer(query.containerId);
       return Promise.resolve(NO_ACTIVATION);
@@ -410,6 +409,22 @@ export class MemoryQueue {
       head = this.#fifo.peek();
     }
     this.#unthrottleIfDrained();
+  }
+
+  /**
+   * A container fetches again only after finishing what it had, and reports
+   * that run's duration. A fetch without a duration while activations are
+   * handed to it means the answer carrying them never arrived (a cancelled or
+   * broken call): they go back to the front of the queue.
+   */
+  #settleInFlight(query: FetchQuery): void {
+    const handed = this.#inFlight.get(query.containerId);
+    if (!handed) return;
+    this.#inFlight.delete(query.containerId);
+    if (query.lastDurationMs !== undefined) return;
+    for (const { entry } of handed.reverse()) {
+      if (this.#state === "removed" || !this.#handOff(entry)) this.#fifo.unshift(entry);
+    }
   }
 
   #failLost(now: number): void {

@@ -37,6 +37,8 @@ function harness(options: MemoryQueueOptions = {}): Harness {
 }
 
 const query = (containerId = "c1", warmed = false) => ({ containerId, warmed, alive: true });
+/** The fetch of a container that finished its previous activation. */
+const after = (containerId = "c1") => ({ ...query(containerId), lastDurationMs: 1 });
 const open = () => new AbortController().signal;
 
 Deno.test("MemoryQueue.fetch() returns queued activations in arrival order and releases them", async () => {
@@ -46,7 +48,7 @@ Deno.test("MemoryQueue.fetch() returns queued activations in arrival order and r
   h.queue.enqueue(a);
   h.queue.enqueue(b);
   const first = await h.queue.fetch(query(), open());
-  const second = await h.queue.fetch(query(), open());
+  const second = await h.queue.fetch(after(), open());
   assertEquals(first, { kind: "activation", message: a.message });
   assertEquals(second, { kind: "activation", message: b.message });
   assertEquals(h.released, [a.message.activationId, b.message.activationId]);
@@ -116,9 +118,9 @@ Deno.test("MemoryQueue throttles the action at maxRetention and lifts it at the 
     refused.message.activationId,
     StatusCode.developerError,
   ]]);
-  for (let i = 0; i < 4; i++) await h.queue.fetch(query(), open());
+  for (let i = 0; i < 4; i++) await h.queue.fetch(after(), open());
   assertEquals(h.queue.state, "action_throttled");
-  await h.queue.fetch(query(), open());
+  await h.queue.fetch(after(), open());
   assertEquals(h.queue.state, "running");
   assertEquals(h.throttled, [true, false]);
 });
@@ -159,7 +161,7 @@ Deno.test("MemoryQueue.tick() goes idle without work, asks for removal after the
   h.queue.enqueue(h.entry());
   assertEquals(h.queue.state, "running");
   h.queue.fetch(query(), open());
-  h.queue.fetch({ containerId: "c1", warmed: false, alive: false }, open());
+  h.queue.fetch({ ...after(), alive: false }, open());
   h.clock.now += 3_000;
   assertEquals(h.queue.tick(), true);
 });
@@ -219,4 +221,34 @@ Deno.test("MemoryQueue.tick() fails the activation of a container that went sile
     StatusCode.whiskError,
   ]]);
   assertEquals(h.queue.counts().inFlight, 0);
+});
+
+Deno.test("MemoryQueue.fetch() without a duration puts back what the container never received", async () => {
+  const h = harness();
+  const a = h.entry();
+  h.queue.enqueue(a);
+  assertEquals(await h.queue.fetch(query("c1"), open()), {
+    kind: "activation",
+    message: a.message,
+  });
+  // The answer was lost on the way: the next fetch carries no duration, so it gets `a` again.
+  assertEquals(await h.queue.fetch(query("c1"), open()), {
+    kind: "activation",
+    message: a.message,
+  });
+  // This time it ran: the next fetch reports its duration and nothing is put back.
+  const next = h.queue.fetch({ ...query("c1"), lastDurationMs: 3 }, open());
+  assertEquals(h.queue.counts().queued, 0);
+  h.queue.enqueue(h.entry());
+  assertEquals((await next).kind, "activation");
+});
+
+Deno.test("MemoryQueue.fetch() with alive=false hands an unreceived activation to another container", async () => {
+  const h = harness();
+  const a = h.entry();
+  h.queue.enqueue(a);
+  await h.queue.fetch(query("leaving"), open());
+  const other = h.queue.fetch(query("other"), open());
+  await h.queue.fetch({ containerId: "leaving", warmed: true, alive: false }, open());
+  assertEquals(await other, { kind: "activation", message: a.message });
 });

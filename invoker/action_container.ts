@@ -1,0 +1,209 @@
+/**
+ * One container of one action and everything tied to it: the SDK proxy that
+ * pulls its activations, the runner that executes them, its existing-container
+ * key in etcd and its memory. When the proxy stops, for whatever reason, the
+ * container is destroyed, its key deleted and its memory freed.
+ *
+ * @module
+ */
+import type {
+  ActionDoc,
+  ActivationMessage,
+  FullyQualifiedName,
+  WhiskActivation,
+} from "@faas/proto";
+import {
+  type CloseReason,
+  ContainerProxy,
+  type LeaderResolver,
+  RescheduleActivationError,
+} from "@faas/sdk";
+import { getLogger } from "@std/log";
+import { ActivationRunner, type ActivationRunnerOptions } from "./activation_runner.ts";
+import type { Container } from "./container/container_factory.ts";
+import type { LeasedKeys } from "./leased_keys.ts";
+import type { Reservation } from "./resources.ts";
+
+const logger = getLogger("invoker", "container");
+
+/**
+ * - `"running"`: pulling and running activations
+ * - `"stopping"`: told to stop; finishing the running activation
+ * - `"removed"`: destroyed, key deleted, memory freed
+ */
+export type ActionContainerState = "running" | "stopping" | "removed";
+
+/** Why a container was removed. */
+export type RemovalReason =
+  | CloseReason
+  | { readonly kind: "unusable" }
+  | { readonly kind: "exited"; readonly code?: number };
+
+/** What {@linkcode ActionContainer.start} needs about the container's work. */
+export interface ActionContainerSpec {
+  readonly container: Container;
+  /** The action, with code, at the revision the container runs. */
+  readonly action: ActionDoc;
+  readonly invocationNamespace: string;
+  /** The action name as the scheduler's queue knows it (with version). */
+  readonly fqn: FullyQualifiedName;
+  readonly revision: string | null;
+  readonly fetchToken: string;
+  readonly scheduler: { readonly host: string; readonly rpcPort: number };
+  /** `{cluster}/namespace/…/container/{id}`. */
+  readonly existingKey: string;
+  /** Committed once the container is registered; released on removal. */
+  readonly reservation: Reservation;
+}
+
+/** The shared services containers use. */
+export interface ActionContainerDeps {
+  readonly keys: LeasedKeys;
+  readonly resolver: LeaderResolver;
+  /** Sends a finished activation's record to its controller. */
+  readonly publish: (message: ActivationMessage, record: WhiskActivation) => Promise<void>;
+  /** Stop pulling after this long without an activation. */
+  readonly idleTimeoutMs: number;
+  readonly runner?: ActivationRunnerOptions;
+}
+
+/** A container pulling activations of one action. */
+export class ActionContainer {
+  readonly spec: ActionContainerSpec;
+  /** Resolves once the container is destroyed and its key and memory are released. */
+  readonly removed: Promise<RemovalReason>;
+  readonly #deps: ActionContainerDeps;
+  readonly #runner: ActivationRunner;
+  readonly #proxy: ContainerProxy;
+  #state: ActionContainerState = "running";
+  #busy = false;
+  #reason: RemovalReason | undefined;
+
+  private constructor(spec: ActionContainerSpec, deps: ActionContainerDeps) {
+    this.spec = spec;
+    this.#deps = deps;
+    this.#runner = new ActivationRunner(spec.container, spec.action, deps.runner);
+    this.#proxy = ContainerProxy.start({
+      invocationNamespace: spec.invocationNamespace,
+      action: spec.fqn,
+      revision: spec.revision,
+      containerId: spec.container.id,
+      fetchToken: spec.fetchToken,
+      resolver: deps.resolver,
+      endpoint: spec.scheduler,
+      idleTimeoutMs: deps.idleTimeoutMs,
+    }, (message) => this.#handle(message));
+    this.removed = this.#proxy.closed
+      .catch((error): CloseReason => {
+        logger.error("Proxy of {containerId} failed: {error}", {
+          containerId: this.id,
+          error: String(error),
+        });
+        return { kind: "stopped" };
+      })
+      .then((reason) => this.#cleanUp(this.#reason ?? reason));
+    void spec.container.exited.then((exit) => {
+      if (!exit.destroyed) this.#retire({ kind: "exited", ...exit });
+    });
+  }
+
+  /**
+   * Starts pulling and registers the existing-container key.
+   *
+   * @throws when the key cannot be written; the container is removed first
+   */
+  static async start(
+    spec: ActionContainerSpec,
+    deps: ActionContainerDeps,
+  ): Promise<ActionContainer> {
+    const started = new ActionContainer(spec, deps);
+    try {
+      await deps.keys.set(spec.existingKey, "");
+    } catch (error) {
+      started.#retire({ kind: "stopped" });
+      await started.removed;
+      throw error;
+    }
+    spec.reservation.commit();
+    return started;
+  }
+
+  /** The container id. */
+  get id(): string {
+    return this.spec.container.id;
+  }
+
+  /** Whether an activation is running in the container now. */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  /** Where the container is in its life. */
+  get state(): ActionContainerState {
+    return this.#state;
+  }
+
+  /**
+   * Stops gracefully: the key goes first, so schedulers stop counting this
+   * container at once; the running activation finishes; then the container goes.
+   */
+  async stop(): Promise<RemovalReason> {
+    if (this.#state === "running") {
+      this.#state = "stopping";
+      await this.#deps.keys.remove(this.spec.existingKey);
+      this.#reason ??= { kind: "stopped" };
+      void this.#proxy.close();
+    }
+    return await this.removed;
+  }
+
+  async #handle(message: ActivationMessage): Promise<void> {
+    if (this.#state !== "running") {
+      throw new RescheduleActivationError(`Container "${this.id}" is ${this.#state}`);
+    }
+    this.#busy = true;
+    const outcome = await this.#runner.run(message).finally(() => this.#busy = false);
+    if (outcome.kind === "not_started") {
+      this.#retire({ kind: "exited" });
+      throw new RescheduleActivationError(`Container "${this.id}" has exited`);
+    }
+    try {
+      await this.#deps.publish(message, outcome.record);
+    } catch (error) {
+      logger.error("Cannot publish the result of {activationId}: {error}", {
+        activationId: message.activationId,
+        error: String(error),
+      });
+    }
+    if (!outcome.containerUsable) this.#retire({ kind: "unusable" });
+  }
+
+  // Called from inside the handler too, so it must not wait for the proxy.
+  #retire(reason: RemovalReason): void {
+    if (this.#state === "removed") return;
+    this.#state = "stopping";
+    this.#reason ??= reason;
+    void this.#proxy.close();
+  }
+
+  async #cleanUp(reason: RemovalReason): Promise<RemovalReason> {
+    this.#state = "removed";
+    await this.#deps.keys.remove(this.spec.existingKey);
+    this.#runner[Symbol.dispose]();
+    try {
+      await this.spec.container.destroy();
+    } catch (error) {
+      logger.error("Cannot destroy container {containerId}: {error}", {
+        containerId: this.id,
+        error: String(error),
+      });
+    }
+    this.spec.reservation.release();
+    logger.info("Removed container {containerId} of {action}: {reason}", {
+      containerId: this.id,
+      action: `${this.spec.fqn.path}/${this.spec.fqn.name}`,
+      reason: reason.kind,
+    });
+    return reason;
+  }
+}
