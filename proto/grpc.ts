@@ -247,7 +247,11 @@ function toServiceError(
   path: string,
   onInternalError: ServeRpcOptions["onInternalError"],
 ): Partial<grpc.StatusObject> {
-  if (error instanceof RpcError) return { code: TO_GRPC[error.code], details: error.message };
+  // grpc-js passes `details` through encodeURI, which throws on a lone surrogate (one echoed
+  // from a request's JSON, say) outside any handler: the whole process would die.
+  if (error instanceof RpcError) {
+    return { code: TO_GRPC[error.code], details: error.message.toWellFormed() };
+  }
   onInternalError?.(error, path);
   return { code: grpc.status.INTERNAL, details: "Internal error while serving the call" };
 }
