@@ -28,6 +28,7 @@ import { activationFixture } from "@faas/proto/testing";
 import { createScheduler, loadSchedulerConfig, type Scheduler } from "@faas/scheduler";
 import { ContainerProxy, storeLeaderResolver } from "@faas/sdk";
 import { type FailoverResult, failoverRound, LEASE_TTL_MS } from "../tests/_chaos.ts";
+import { containerBenchmarks } from "./containers.ts";
 import { type LatencySummary, progress, summarize, throughput, timeSequential } from "./stats.ts";
 
 const SECRET = "bench-secret-0123456789";
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
   );
   await scheduler.close();
   report.failover = await failovers(3);
+  report.containers = await containerBenchmarks({ etcdEndpoints, kafkaBrokers, store });
   await writeReport(report);
 }
 
@@ -272,6 +274,17 @@ function markdown(r: Record<string, unknown>): string {
     rounds: unknown[];
   };
   const met = (ok: boolean) => (ok ? "met" : "missed");
+  const c = r.containers as {
+    coldStart: LatencySummary;
+    warm: LatencySummary;
+    scaleUp: {
+      activations: number;
+      peakContainers: number;
+      firstContainerMs: number;
+      ninetyPercentOfPeakMs: number;
+      drainMs: number;
+    };
+  };
   return [
     `# Pull path benchmark (${r.date})`,
     "",
@@ -297,6 +310,17 @@ function markdown(r: Record<string, unknown>): string {
     `| activations redelivered per failover | ${f.redeliveredPerFailover} | — |`,
     `| activations run twice per failover | ${f.duplicatesPerFailover} | reported |`,
     `| activations lost | ${f.lost} | 0: ${met(f.lost === 0)} |`,
+    "",
+    "Containers, through controller → scheduler → invoker → process container (REST in, result out):",
+    "",
+    "| measurement | p50 ms | p99 ms | max ms | samples |",
+    "|---|---|---|---|---|",
+    row("cold start: new action, blocking invoke → result", c.coldStart),
+    row("warm: blocking invoke → result", c.warm),
+    "",
+    `Burst of ${c.scaleUp.activations} non-blocking invokes of a 100 ms action: first container after ${c.scaleUp.firstContainerMs} ms, ` +
+    `${c.scaleUp.peakContainers} containers at the peak, 90 % of them after ${c.scaleUp.ninetyPercentOfPeakMs} ms, ` +
+    `all results stored after ${c.scaleUp.drainMs} ms.`,
     "",
   ].join("\n");
 }
