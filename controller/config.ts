@@ -23,6 +23,7 @@ const Env = z.object({
   CONTROLLER_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default("0"),
   CONTROLLER_HOST: z.string().min(1).default("127.0.0.1"),
   CONTROLLER_PORT: z.coerce.number().int().min(0).max(65535).default(3233),
+  METRICS_PORT: z.coerce.number().int().min(-1).max(65535).default(9103),
   FAAS_ETCD_ENDPOINTS: list.pipe(z.array(z.url()).min(1)).default(["http://127.0.0.1:2379"]),
   FAAS_KAFKA_BROKERS: list.pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/)).min(1)).default([
     "127.0.0.1:9092",
@@ -48,6 +49,8 @@ export interface ControllerConfig {
   readonly host: string;
   /** Port the REST API listens on; 0 picks a free one. */
   readonly port: number;
+  /** Port of the Prometheus `/metrics` endpoint (on `host`); 0 picks a free one, -1 disables it. */
+  readonly metricsPort: number;
   /** etcd URLs (used by `main.ts` to connect). */
   readonly etcdEndpoints: readonly string[];
   /** Kafka `host:port` brokers (used by `main.ts` to connect). */
@@ -84,6 +87,7 @@ export function loadControllerConfig(
     controllerId: e.CONTROLLER_ID,
     host: e.CONTROLLER_HOST,
     port: e.CONTROLLER_PORT,
+    metricsPort: e.METRICS_PORT,
     etcdEndpoints: e.FAAS_ETCD_ENDPOINTS,
     kafkaBrokers: e.FAAS_KAFKA_BROKERS,
     topicPrefix: e.FAAS_KAFKA_TOPIC_PREFIX,

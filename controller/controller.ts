@@ -9,6 +9,7 @@
 import type { Bus } from "@faas/bus";
 import { ActionCatalog } from "@faas/catalog";
 import type { Store } from "@faas/coordination";
+import { createMetrics, type Metrics } from "@faas/metrics";
 import { topics } from "@faas/proto";
 import { getLogger } from "@std/log";
 import type { ActivationStore } from "./activations/activation_store.ts";
@@ -18,6 +19,7 @@ import { type ApiHandler, apiHandler } from "./api/api.ts";
 import { Authenticator } from "./auth/authenticator.ts";
 import { CompletionConsumer } from "./completion_consumer.ts";
 import type { ControllerConfig } from "./config.ts";
+import { instrumentApi } from "./controller_metrics.ts";
 import { errorResponse } from "./http/error_mapping.ts";
 import { PoolBalancer } from "./pool_balancer.ts";
 import { Throttles } from "./throttles.ts";
@@ -32,6 +34,8 @@ export interface ControllerDeps {
   readonly bus: Bus;
   /** Where activation records go. @default a {@linkcode StoreActivationStore} on `store` */
   readonly activations?: ActivationStore;
+  /** Where the controller's metrics go. @default a registry of its own */
+  readonly metrics?: Metrics;
 }
 
 /** A running controller. */
@@ -83,7 +87,7 @@ export async function createController(
     blockingTimeoutMs: config.blockingTimeoutMs,
     shutdown: stop.signal,
   }, new Authenticator(config.authKeys));
-  const server = serve(config, handler);
+  const server = serve(config, instrumentApi(handler, deps.metrics ?? createMetrics()));
   const parts = { server, stop, consumer, throttles, activations };
   stack.move();
   return new RunningController(config.controllerId, parts);

@@ -6,6 +6,7 @@
  */
 import { connectKafka } from "@faas/bus";
 import { connectEtcd } from "@faas/coordination";
+import { createMetrics, serveMetrics } from "@faas/metrics";
 import { getLogger, setup } from "@std/log";
 import { ConfigError, loadControllerConfig } from "./config.ts";
 import { createController } from "./controller.ts";
@@ -27,7 +28,11 @@ async function main(): Promise<number> {
     brokers: config.kafkaBrokers,
     clientId: `controller${config.controllerId}`,
   });
-  await using controller = await createController(config, { store, bus });
+  const metrics = createMetrics();
+  await using _metricsServer = config.metricsPort < 0
+    ? undefined
+    : serveMetrics({ host: config.host, port: config.metricsPort, metrics });
+  await using controller = await createController(config, { store, bus, metrics });
   const stop = () => void controller.close();
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);

@@ -15,6 +15,7 @@ import {
   loadInvokerConfig,
   ProcessContainerFactory,
 } from "@faas/invoker";
+import { createMetrics, type Metrics, serveMetrics } from "@faas/metrics";
 import { createScheduler, loadSchedulerConfig, type Scheduler } from "@faas/scheduler";
 
 /** Options for {@linkcode startEmbedded}. */
@@ -29,6 +30,8 @@ export interface EmbeddedOptions {
   readonly kafkaBrokers?: readonly string[];
   /** Extra environment-style settings for all three programs (e.g. `CONTAINER_IDLE_MS`). */
   readonly settings?: Readonly<Record<string, string>>;
+  /** Port of the one `/metrics` endpoint all three share; 0 picks a free one, -1 serves none. @default {0} */
+  readonly metricsPort?: number;
 }
 
 /** A running embedded system. */
@@ -40,6 +43,10 @@ export interface Embedded extends AsyncDisposable {
   readonly invoker: Invoker;
   /** `true` when running on real etcd and Kafka. */
   readonly external: boolean;
+  /** The registry all three programs report to. */
+  readonly metrics: Metrics;
+  /** The Prometheus endpoint, e.g. `http://127.0.0.1:9100/metrics`; absent when disabled. */
+  readonly metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -51,12 +58,21 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   const store = stack.use(await openStore(options));
   const bus = stack.use(await openBus(options));
   const factory = stack.use(new ProcessContainerFactory());
-  const scheduler = stack.use(await createScheduler(loadSchedulerConfig(env), { store, bus }));
+  const metrics = createMetrics();
+  const metricsPort = options.metricsPort ?? 0;
+  const metricsServer = metricsPort < 0
+    ? undefined
+    : stack.use(serveMetrics({ host, port: metricsPort, metrics }));
+  const scheduler = stack.use(
+    await createScheduler(loadSchedulerConfig(env), { store, bus, metrics }),
+  );
   const catalog = new ActionCatalog(store, env.FAAS_CLUSTER!);
   const invoker = stack.use(
-    await createInvoker(loadInvokerConfig(env), { store, bus, catalog, factory }),
+    await createInvoker(loadInvokerConfig(env), { store, bus, catalog, factory, metrics }),
   );
-  const controller = stack.use(await createController(loadControllerConfig(env), { store, bus }));
+  const controller = stack.use(
+    await createController(loadControllerConfig(env), { store, bus, metrics }),
+  );
   const owned = stack.move();
   const close = () => owned.disposeAsync();
   return {
@@ -65,6 +81,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     scheduler,
     invoker,
     external: options.etcdEndpoints !== undefined,
+    metrics,
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -2,6 +2,8 @@
  * `deno task dev`: runs controller, scheduler and invoker in one process with
  * nothing else to install. `--etcd URL[,URL]` and `--kafka HOST:PORT[,…]` (or
  * FAAS_ETCD_ENDPOINTS / FAAS_KAFKA_BROKERS) use real services instead.
+ * `--metrics-port N` (or METRICS_PORT; default 0, any free port; -1 none)
+ * places the one Prometheus `/metrics` endpoint of all three programs.
  *
  * @module
  */
@@ -17,6 +19,7 @@ const { values } = parseArgs({
     kafka: { type: "string" },
     port: { type: "string" },
     host: { type: "string" },
+    "metrics-port": { type: "string" },
   },
 });
 const list = (v: string | undefined) => v?.split(",").map((s) => s.trim()).filter(Boolean);
@@ -31,6 +34,7 @@ const port = Number(values.port ?? Deno.env.get("CONTROLLER_PORT") ?? 3233);
 await using system = await startEmbedded({
   host: values.host ?? "127.0.0.1",
   port,
+  metricsPort: Number(values["metrics-port"] ?? Deno.env.get("METRICS_PORT") ?? 0),
   ...(etcd ? { etcdEndpoints: etcd } : {}),
   ...(kafka ? { kafkaBrokers: kafka } : {}),
 });
@@ -41,6 +45,7 @@ const banner = [
     system.external ? "etcd + Kafka" : "in-memory store and bus"
   })`,
   `guest key (namespace "guest"): ${guestKey}`,
+  ...(system.metricsUrl ? [`metrics (Prometheus): ${system.metricsUrl}`] : []),
   "",
   "try:",
   `  curl -u ${uuid}:${key} -X PUT -H 'content-type: application/json' \\`,

@@ -53,6 +53,8 @@ const Env = z.object({
   FAAS_KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{0,100}$/).default(""),
   FAAS_KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
   FAAS_LEASE_TTL_SECONDS: z.coerce.number().int().min(2).max(3600).default(10),
+  METRICS_HOST: z.string().min(1).default("127.0.0.1"),
+  METRICS_PORT: z.coerce.number().int().min(-1).max(65535).default(9102),
   INVOKER_USER_MEMORY_MB: z.coerce.number().int().min(128).max(1_048_576).default(2048),
   INVOKER_TAGS: list.pipe(z.array(z.string().max(64))).default([]),
   INVOKER_DEDICATED_NAMESPACES: list.pipe(z.array(z.string().max(256))).default([]),
@@ -86,6 +88,10 @@ export interface InvokerConfig {
   readonly leaseTtlSeconds: number;
   /** Memory shared by all containers of this invoker. */
   readonly userMemoryMb: number;
+  /** Address of the Prometheus `/metrics` endpoint. */
+  readonly metricsHost: string;
+  /** Port of the Prometheus `/metrics` endpoint; 0 picks a free one, -1 disables it. */
+  readonly metricsPort: number;
   /** Resource tags schedulers match against action annotations. */
   readonly tags: readonly string[];
   /** When not empty, only these namespaces get containers here. */
@@ -133,6 +139,8 @@ export function loadInvokerConfig(
     kafkaSessionTimeoutMs: e.FAAS_KAFKA_SESSION_TIMEOUT_MS,
     leaseTtlSeconds: e.FAAS_LEASE_TTL_SECONDS,
     userMemoryMb: e.INVOKER_USER_MEMORY_MB,
+    metricsHost: e.METRICS_HOST,
+    metricsPort: e.METRICS_PORT,
     tags: e.INVOKER_TAGS,
     dedicatedNamespaces: e.INVOKER_DEDICATED_NAMESPACES,
     containerIdleMs: e.CONTAINER_IDLE_MS,

@@ -23,6 +23,7 @@ import {
   topics,
   type WhiskActivation,
 } from "@faas/proto";
+import { createMetrics, type Metrics } from "@faas/metrics";
 import { storeLeaderResolver } from "@faas/sdk";
 import { getLogger } from "@std/log";
 import { creationAck, type InvokerInstance, invokerInstance } from "./acks.ts";
@@ -32,6 +33,7 @@ import type { ContainerFactory } from "./container/container_factory.ts";
 import { ContainerPool } from "./container_pool.ts";
 import { type CommandFeed, startCommandFeed } from "./command_feed.ts";
 import { ContainerCreator } from "./creation.ts";
+import { InvokerMetrics } from "./invoker_metrics.ts";
 import { LeasedKeys } from "./leased_keys.ts";
 import { Registration } from "./registration.ts";
 import { MemoryLedger, type MemorySnapshot } from "./resources.ts";
@@ -61,6 +63,8 @@ export interface InvokerDeps {
   readonly catalog: Pick<ActionCatalog, "getRevision">;
   /** Starts the containers. The invoker destroys what it started; the caller disposes the factory. */
   readonly factory: ContainerFactory;
+  /** Where the invoker's metrics go. @default a registry of its own */
+  readonly metrics?: Metrics;
 }
 
 /** Options for {@linkcode createInvoker}. */
@@ -116,6 +120,7 @@ class InvokerRuntime implements Invoker {
   readonly #leased: LeasedKeys;
   readonly #creator: ContainerCreator;
   readonly #registration: Registration;
+  readonly #metrics: InvokerMetrics;
   #session: Session;
   #feed?: CommandFeed;
   #timer?: ReturnType<typeof setInterval>;
@@ -140,6 +145,11 @@ class InvokerRuntime implements Invoker {
     const key = this.#keys.invoker(config.invokerId);
     this.#registration = new Registration(this.#leased, key, config, this.#ledger);
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#metrics = new InvokerMetrics(deps.metrics ?? createMetrics(), {
+      pool: this.#pool,
+      memory: () => this.#ledger.snapshot(),
+      leaseUp: () => !this.#stop.signal.aborted && !this.#session.signal.aborted,
+    });
     this.#creator = this.#newCreator(options);
   }
 
@@ -222,6 +232,7 @@ class InvokerRuntime implements Invoker {
   async #create(message: ContainerCreationMessage): Promise<void> {
     const started = performance.now();
     const outcome = await this.#creator.create(message);
+    this.#metrics.containerCreations.inc({ outcome: outcome.ok ? "created" : outcome.error });
     const ack = creationAck(message, this.#instance, outcome.ok ? undefined : outcome);
     const fields = {
       creationId: message.creationId,
@@ -251,6 +262,7 @@ class InvokerRuntime implements Invoker {
   }
 
   async #publish(message: ActivationMessage, record: WhiskActivation): Promise<void> {
+    this.#metrics.completed(record);
     const value = encodeCompletion(message, record, this.#instance);
     await this.#deps.bus.send(this.#topics.completed(message.rootControllerIndex.asString), [
       { key: message.activationId, value },
@@ -305,6 +317,7 @@ class InvokerRuntime implements Invoker {
       await this.#pool.stopAll();
       await this.#leased.sync();
       await this.#session.close();
+      this.#metrics[Symbol.dispose]();
       logger.info("Invoker {invokerId} stopped", { invokerId: this.id });
       this.#resolveClosed(reason);
     })();

@@ -6,6 +6,7 @@
 import { connectKafka } from "@faas/bus";
 import { ActionCatalog } from "@faas/catalog";
 import { connectEtcd } from "@faas/coordination";
+import { createMetrics, serveMetrics } from "@faas/metrics";
 import { getLogger, setup } from "@std/log";
 import { ConfigError, type InvokerConfig, loadInvokerConfig } from "./config.ts";
 import type { ContainerFactory } from "./container/container_factory.ts";
@@ -57,7 +58,11 @@ async function main(): Promise<number> {
   });
   await using factory = containerFactory(config);
   const catalog = new ActionCatalog(store, config.cluster);
-  await using invoker = await createInvoker(config, { store, bus, catalog, factory });
+  const metrics = createMetrics();
+  await using _metricsServer = config.metricsPort < 0
+    ? undefined
+    : serveMetrics({ host: config.metricsHost, port: config.metricsPort, metrics });
+  await using invoker = await createInvoker(config, { store, bus, catalog, factory, metrics });
   const stop = () => void invoker.close();
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);

@@ -25,6 +25,7 @@ const Env = z.object({
   SCHEDULER_HOST: z.string().min(1).default("127.0.0.1"),
   SCHEDULER_BIND_HOST: z.string().min(1).default("127.0.0.1"),
   SCHEDULER_RPC_PORT: port.default(13001),
+  METRICS_PORT: z.coerce.number().int().min(-1).max(65535).default(9101),
   FAAS_ETCD_ENDPOINTS: list.pipe(z.array(z.url()).min(1)).default(["http://127.0.0.1:2379"]),
   FAAS_KAFKA_BROKERS: list.pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/)).min(1)).default([
     "127.0.0.1:9092",
@@ -55,6 +56,8 @@ export interface SchedulerConfig {
   readonly bindHost: string;
   /** gRPC port; 0 picks a free one. */
   readonly rpcPort: number;
+  /** Port of the Prometheus `/metrics` endpoint (on `bindHost`); 0 picks a free one, -1 disables it. */
+  readonly metricsPort: number;
   readonly etcdEndpoints: readonly string[];
   readonly kafkaBrokers: readonly string[];
   readonly topicPrefix: string;
@@ -97,6 +100,7 @@ export function loadSchedulerConfig(
     advertisedHost: e.SCHEDULER_HOST,
     bindHost: e.SCHEDULER_BIND_HOST,
     rpcPort: e.SCHEDULER_RPC_PORT,
+    metricsPort: e.METRICS_PORT,
     etcdEndpoints: e.FAAS_ETCD_ENDPOINTS,
     kafkaBrokers: e.FAAS_KAFKA_BROKERS,
     topicPrefix: e.FAAS_KAFKA_TOPIC_PREFIX,

@@ -5,6 +5,7 @@
  */
 import { connectKafka } from "@faas/bus";
 import { connectEtcd } from "@faas/coordination";
+import { createMetrics, serveMetrics } from "@faas/metrics";
 import { getLogger, setup } from "@std/log";
 import { ConfigError, loadSchedulerConfig } from "./config.ts";
 import { createScheduler } from "./scheduler.ts";
@@ -27,7 +28,11 @@ async function main(): Promise<number> {
     clientId: `scheduler${config.schedulerId}`,
     sessionTimeout: config.kafkaSessionTimeoutMs,
   });
-  await using scheduler = await createScheduler(config, { store, bus });
+  const metrics = createMetrics();
+  await using _metricsServer = config.metricsPort < 0
+    ? undefined
+    : serveMetrics({ host: config.bindHost, port: config.metricsPort, metrics });
+  await using scheduler = await createScheduler(config, { store, bus, metrics });
   const stop = () => void scheduler.close();
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);

@@ -22,6 +22,7 @@ import {
   type Topics,
   topics,
 } from "@faas/proto";
+import { createMetrics, type Metrics } from "@faas/metrics";
 import { getLogger } from "@std/log";
 import { type ActivationFeed, startActivationFeed } from "./activation_feed.ts";
 import { Followers } from "./cluster/followers.ts";
@@ -35,6 +36,7 @@ import { QueueScaler } from "./queue/queue_scaler.ts";
 import { QueueManager } from "./queue/queue_manager.ts";
 import { activationService } from "./rpc/activation_service.ts";
 import { queueService } from "./rpc/queue_service.ts";
+import { SchedulerMetrics } from "./scheduler_metrics.ts";
 
 const logger = getLogger("scheduler");
 
@@ -42,6 +44,8 @@ const logger = getLogger("scheduler");
 export interface SchedulerDeps {
   readonly store: Store;
   readonly bus: Bus;
+  /** Where the scheduler's metrics go. @default a registry of its own */
+  readonly metrics?: Metrics;
 }
 
 /** A running scheduler. */
@@ -88,6 +92,7 @@ class SchedulerRuntime implements Scheduler {
   readonly #creator: QueueCreator;
   readonly #stop = new AbortController();
   readonly #endpoint: { self?: QueueLeader } = {};
+  readonly #metrics: SchedulerMetrics;
   #session: Session;
   #provisioner?: ContainerProvisioner;
   #server?: RpcServer;
@@ -108,6 +113,11 @@ class SchedulerRuntime implements Scheduler {
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#peers = new Peers(deps.store, this.#keys);
     this.queues = this.#newQueueManager();
+    this.#metrics = new SchedulerMetrics(deps.metrics ?? createMetrics(), {
+      queues: this.queues,
+      leaseUp: () => !this.#stop.signal.aborted && !this.#session.signal.aborted,
+      malformed: () => this.#feed?.malformed ?? 0,
+    });
     this.followers = new Followers({
       store: deps.store,
       keys: this.#keys,
@@ -149,12 +159,24 @@ class SchedulerRuntime implements Scheduler {
       tokens: new FetchTokens(config.fetchTokenSecret),
       leaseId: () => runtime.#session.leaseId,
       self: () => runtime.#endpoint.self!,
-      onOutcome: (outcome) => runtime.queues.creationSettled(outcome),
+      onOutcome: (outcome) => {
+        runtime.#metrics.creationJobs.inc({ outcome: outcome.kind });
+        runtime.queues.creationSettled(outcome);
+      },
     });
+    const { queues } = runtime;
+    const routed = runtime.#metrics.activations.bind({ outcome: "routed" });
+    const duplicate = runtime.#metrics.activations.bind({ outcome: "duplicate" });
     runtime.#feed = await startActivationFeed({
       bus: deps.bus,
       topic: runtime.#names.scheduler(runtime.id),
-      sink: runtime.queues,
+      sink: {
+        route(message, release) {
+          const duplicates = queues.duplicates;
+          queues.route(message, release);
+          (queues.duplicates === duplicates ? routed : duplicate).inc();
+        },
+      },
     });
     runtime.#startTimers();
     runtime.#watchSession();
@@ -206,11 +228,13 @@ class SchedulerRuntime implements Scheduler {
       keys: this.#keys,
       self: () => this.#endpoint.self!,
       leaseId: () => this.#session.leaseId,
-      forward: (to, message) =>
-        bus.send(this.#names.scheduler(to), [{
+      forward: (to, message) => {
+        this.#metrics.activations.inc({ outcome: "forwarded" });
+        return bus.send(this.#names.scheduler(to), [{
           key: message.activationId,
           value: JSON.stringify(message),
-        }]),
+        }]);
+      },
       complete: (message, error, statusCode) => this.#sendFailure(message, error, statusCode),
       onLeading: (ns, fqn, revision) => {
         this.#creator.recruit({ invocationNamespace: ns, fqn, revision }).catch(() => {});
@@ -227,6 +251,7 @@ class SchedulerRuntime implements Scheduler {
         tokens: new FetchTokens(config.fetchTokenSecret),
         fetchWaitMs: config.fetchWaitMs,
         queueTimeoutMs: config.queueTimeoutMs,
+        onFetch: (outcome, seconds) => this.#metrics.fetched(outcome, seconds),
       }),
       queue: queueService({
         create: (target, signal) => this.#creator.create(target, signal),
@@ -307,6 +332,7 @@ class SchedulerRuntime implements Scheduler {
       return;
     }
     this.#reRegistrations++;
+    this.#metrics.reRegistrations.inc();
     this.#watchSession();
     this.queues.readmit(held);
   }
@@ -323,11 +349,13 @@ class SchedulerRuntime implements Scheduler {
       await this.#provisioner?.close();
       this.#peers[Symbol.dispose]();
       await this.#session.close();
+      this.#metrics[Symbol.dispose]();
       this.#resolveClosed(reason);
     })();
   }
 
   #sendFailure(message: ActivationMessage, error: string, statusCode: StatusCode): Promise<void> {
+    this.#metrics.activations.inc({ outcome: "failed" });
     const record = failedActivation(message, error, { statusCode });
     const value = encodeCompletion(message, record, {
       instanceType: "scheduler",

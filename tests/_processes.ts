@@ -47,6 +47,8 @@ export async function spawnScheduler(options: SpawnSchedulerOptions): Promise<Sc
       FAAS_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
       FAAS_KAFKA_TOPIC_PREFIX: `${cluster}-`,
       FAAS_FETCH_TOKEN_SECRET: SECRET,
+      // Any free port, so programs of parallel tests never collide; tests may pin one.
+      METRICS_PORT: "0",
       FAAS_LEASE_TTL_SECONDS: "3",
       FAAS_KAFKA_SESSION_TIMEOUT_MS: "6000",
       LOG_LEVEL: "INFO",
@@ -114,6 +116,8 @@ export async function spawnProgram(options: SpawnProgramOptions): Promise<Progra
       FAAS_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
       FAAS_KAFKA_TOPIC_PREFIX: `${cluster}-`,
       FAAS_FETCH_TOKEN_SECRET: SECRET,
+      // Any free port, so programs of parallel tests never collide; tests may pin one.
+      METRICS_PORT: "0",
       LOG_LEVEL: "INFO",
       ...options.env,
     },

@@ -246,6 +246,7 @@ async function spawnInvoker(cluster: TestCluster, id: string) {
       FAAS_KAFKA_BROKERS: KAFKA_BROKERS.join(","),
       FAAS_KAFKA_TOPIC_PREFIX: `${cluster.name}-`,
       FAAS_LEASE_TTL_SECONDS: "3",
+      METRICS_PORT: "0",
       LOG_LEVEL: "INFO",
     },
     stdin: "null",

@@ -182,6 +182,18 @@ export class QueueManager implements AsyncDisposable {
     return this.#actions.get(actionKey(invocationNamespace, fqn))?.current.counts();
   }
 
+  /** Counts of every action queue this scheduler leads (current revisions), e.g. for metrics. */
+  *snapshot(): Generator<{
+    readonly invocationNamespace: string;
+    readonly fqn: string;
+    readonly counts: QueueCounts;
+  }> {
+    for (const action of this.#actions.values()) {
+      const { invocationNamespace, fqn } = action;
+      yield { invocationNamespace, fqn, counts: action.current.counts() };
+    }
+  }
+
   /** Advances every queue's timers; removes queues idle past their grace. */
   tick(now = Date.now()): void {
     for (const action of [...this.#actions.values()]) {

@@ -11,6 +11,7 @@ import {
   type CallContext,
   encodeFetchResult,
   FETCH_TOKEN_METADATA_KEY,
+  type FetchRequest,
   type FetchResult,
   type FetchTokens,
   MalformedFieldError,
@@ -33,6 +34,8 @@ export interface ActivationServiceOptions {
   readonly fetchWaitMs?: number;
   /** Extra time the queue may take to answer before the call fails. @default {5_000} */
   readonly queueTimeoutMs?: number;
+  /** Told how each FetchActivation call ended and how long it took, e.g. for metrics. */
+  readonly onFetch?: (outcome: FetchResult["kind"] | "error", seconds: number) => void;
 }
 
 /** Builds the ActivationService handlers over a source of activations. */
@@ -40,13 +43,26 @@ export function activationService(
   source: ActivationSource,
   options: ActivationServiceOptions,
 ): ActivationServiceHandlers {
-  const { tokens, fetchWaitMs = 1_000, queueTimeoutMs = 5_000 } = options;
+  const { tokens, fetchWaitMs = 1_000, queueTimeoutMs = 5_000, onFetch } = options;
+  const fetchResult = async (request: FetchRequest, context: CallContext) => {
+    const fetch = parse(() => parseFetchRequest(request));
+    await authorize(tokens, context, fetch.invocationNamespace, fetch.fqn);
+    return await fetchWithin(source, fetch, context.signal, fetchWaitMs, queueTimeoutMs);
+  };
   return {
     async fetchActivation(request, context) {
-      const fetch = parse(() => parseFetchRequest(request));
-      await authorize(tokens, context, fetch.invocationNamespace, fetch.fqn);
-      const result = await fetchWithin(source, fetch, context.signal, fetchWaitMs, queueTimeoutMs);
-      return { activationMessage: encodeFetchResult(result) };
+      if (!onFetch) {
+        return { activationMessage: encodeFetchResult(await fetchResult(request, context)) };
+      }
+      const started = performance.now();
+      try {
+        const result = await fetchResult(request, context);
+        onFetch(result.kind, (performance.now() - started) / 1_000);
+        return { activationMessage: encodeFetchResult(result) };
+      } catch (error) {
+        onFetch("error", (performance.now() - started) / 1_000);
+        throw error;
+      }
     },
     async rescheduleActivation(request, context) {
       const parsed = parse(() => parseRescheduleRequest(request));
