@@ -22,7 +22,10 @@ const { values } = parseArgs({
     "metrics-port": { type: "string" },
   },
 });
-const list = (v: string | undefined) => v?.split(",").map((s) => s.trim()).filter(Boolean);
+const list = (v: string | undefined) => {
+  const items = v?.split(",").map((s) => s.trim()).filter(Boolean) ?? [];
+  return items.length ? items : undefined;
+};
 const etcd = list(values.etcd ?? Deno.env.get("FAAS_ETCD_ENDPOINTS"));
 const kafka = list(values.kafka ?? Deno.env.get("FAAS_KAFKA_BROKERS"));
 if ((etcd === undefined) !== (kafka === undefined)) {
