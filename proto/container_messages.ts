@@ -17,7 +17,8 @@ export const ContainerCreationMessage = z.object({
   action: FullyQualifiedName,
   revision: Revision,
   whiskActionMetaData: ActionMetadata,
-  rootSchedulerIndex: z.object({ asString: z.string().min(1).max(64) }),
+  // Names the ack topic `creationAck{asString}`; a name Kafka refuses also fails sends in flight.
+  rootSchedulerIndex: z.object({ asString: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/) }),
   schedulerHost: z.string().min(1).max(255),
   rpcPort: z.number().int().min(1).max(65535),
   retryCount: z.number().int().min(0),
