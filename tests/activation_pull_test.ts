@@ -161,3 +161,32 @@ Deno.test("activation pull: an idle queue is removed and releases its leader and
     async () => (await cluster.store.get(throttlingKey)) === undefined,
   );
 });
+
+Deno.test("activation pull: copies of an activation that arrive while its queue is created run once", async () => {
+  await using cluster = await testCluster();
+  const scheduler = await cluster.startScheduler("0");
+  const twice = activationFixture({ action: { name: "echoed" } });
+  const other = activationFixture({ action: { name: "echoed" } });
+  await cluster.publish("0", [twice, twice, twice, other]);
+  await leaderElected(cluster, "echoed");
+  const runs = new Map<string, number>();
+  const proxy = ContainerProxy.start(
+    {
+      invocationNamespace: "guest",
+      action: { path: "guest", name: "echoed", version: "0.0.1" },
+      revision: "1-a",
+      containerId: "echoed-1",
+      fetchToken: await tokens.mint("guest", "guest/echoed"),
+      resolver: storeLeaderResolver(cluster.store, cluster.name),
+      endpoint: { host: "127.0.0.1", rpcPort: scheduler.rpcPort },
+    },
+    (message) =>
+      Promise.resolve(
+        void runs.set(message.activationId, (runs.get(message.activationId) ?? 0) + 1),
+      ),
+  );
+  await eventually("both activations", () => runs.size === 2);
+  await eventually("the duplicates to be counted", () => scheduler.queues.duplicates === 2);
+  await proxy.close();
+  assertEquals(runs.get(twice.activationId), 1);
+});

@@ -254,6 +254,8 @@ export class QueueManager implements AsyncDisposable {
     const key = actionKey(ns, fqn);
     const action = this.#actions.get(key);
     if (action) return this.#enqueue(action, entry);
+    // Held while the election runs: owned here, so a redelivered copy is a duplicate.
+    this.#seen.add(message.activationId);
     const pending = this.#pending.get(key);
     if (pending) return void pending.push(entry);
     this.#pending.set(key, [entry]);
@@ -339,6 +341,8 @@ export class QueueManager implements AsyncDisposable {
     this.#pending.delete(key);
     if (election.kind === "follower") {
       for (const entry of held) {
+        // Handed on: if it comes back (e.g. through an adopted topic), it is not a duplicate.
+        this.#seen.delete(entry.message.activationId);
         this.#deps.forward(election.leader.sid, entry.message).then(
           entry.release,
           (error) =>

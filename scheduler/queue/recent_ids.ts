@@ -31,4 +31,9 @@ export class RecentIds {
   has(id: string): boolean {
     return this.#ids.has(id);
   }
+
+  /** Forgets `id`, e.g. for an activation handed to another scheduler. */
+  delete(id: string): void {
+    this.#ids.delete(id);
+  }
 }
