@@ -61,6 +61,10 @@ export async function readJsonBody<S extends z.ZodType>(
     if (options.emptyAs !== undefined) return options.emptyAs;
     throw new MalformedRequestError("the body is empty");
   }
+  // Deeper documents parse, but later serialisation of them overflows the stack.
+  if (nestingDepth(text) > MAX_NESTING) {
+    throw new MalformedRequestError(`the body nests deeper than ${MAX_NESTING} levels`);
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -68,6 +72,26 @@ export async function readJsonBody<S extends z.ZodType>(
     throw new MalformedRequestError(`the body is not valid JSON (${errorText(cause)})`, { cause });
   }
   return validate(schema, raw);
+}
+
+/** Deepest nesting of objects and arrays a body may have. */
+export const MAX_NESTING = 512;
+
+// Counts brackets outside strings; exact for valid JSON, an upper bound otherwise.
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { assertEquals, assertRejects } from "@std/assert";
 import { z } from "zod";
 import { MalformedRequestError, PayloadTooLargeError } from "../errors.ts";
-import { readBodyBytes, readJsonBody } from "./request_body.ts";
+import { MAX_NESTING, readBodyBytes, readJsonBody } from "./request_body.ts";
 
 const Schema = z.strictObject({ name: z.string(), count: z.number().int().optional() });
 
@@ -70,4 +70,23 @@ Deno.test("readBodyBytes() stops reading a stream once it passes the limit", asy
   );
   assertEquals(error.sizeBytes, 120);
   assertEquals((await readBodyBytes(put("x".repeat(100)), 100)).byteLength, 100);
+});
+
+Deno.test("readJsonBody() refuses bodies nested deeper than MAX_NESTING with a clear error", async () => {
+  const deep = '{"a":'.repeat(MAX_NESTING + 1) + "1" + "}".repeat(MAX_NESTING + 1);
+  const request = new Request("http://x/", { method: "POST", body: deep });
+  await assertRejects(
+    () => readJsonBody(request, z.unknown(), { maxBytes: 1_048_576 }),
+    MalformedRequestError,
+    "nests deeper",
+  );
+  const fine = '{"a":'.repeat(10) + '"}{"' + "}".repeat(10);
+  const ok = await readJsonBody(
+    new Request("http://x/", { method: "POST", body: fine }),
+    z.unknown(),
+    {
+      maxBytes: 1_048_576,
+    },
+  );
+  assertEquals(typeof ok, "object");
 });
