@@ -3,13 +3,14 @@
  *
  * @module
  */
+import { deepFreeze, envList, parseEnv } from "@faas/config";
 import { z } from "zod";
 import { type AuthKey, GUEST_AUTH_KEY, parseAuthKeys } from "./auth/auth_keys.ts";
 import { ConfigError } from "./errors.ts";
 
 export { ConfigError };
 
-const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+const list = envList;
 
 const authKeys = z.string().transform((text, context): AuthKey[] => {
   const parsed = parseAuthKeys(text);
@@ -77,11 +78,7 @@ export interface ControllerConfig {
 export function loadControllerConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): ControllerConfig {
-  const parsed = Env.safeParse(dropEmpty(env));
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`));
-  }
-  const e = parsed.data;
+  const e = parseEnv(Env, env);
   return deepFreeze({
     cluster: e.FAAS_CLUSTER,
     controllerId: e.CONTROLLER_ID,
@@ -97,19 +94,4 @@ export function loadControllerConfig(
     activationRetentionSeconds: e.CONTROLLER_ACTIVATION_RETENTION_SECONDS,
     logLevel: e.LOG_LEVEL,
   });
-}
-
-// An exported-but-empty variable means "use the default", as in most shells' configs.
-function dropEmpty(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined && kv[1] !== ""),
-  );
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === "object") {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
 }

@@ -5,17 +5,7 @@
  * @module
  */
 
-/** Raised with every problem found in the configuration at once. */
-export class ConfigError extends Error {
-  /** One sentence per invalid or missing variable. */
-  readonly problems: readonly string[];
-  /** Creates the error from the list of problems. */
-  constructor(problems: readonly string[], options?: ErrorOptions) {
-    super(`Invalid configuration: ${problems.join("; ")}`, options);
-    this.name = "ConfigError";
-    this.problems = problems;
-  }
-}
+export { ConfigError } from "@faas/config";
 
 /** Why a request carries no usable identity. */
 export type AuthenticationFailure = "missing" | "invalid";

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { deepFreeze, envList, envPositiveMs, parseEnv } from "@faas/config";
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
 
@@ -18,8 +19,8 @@ export const DEFAULT_DOCKER_IMAGES: Readonly<Record<string, string>> = Object.fr
 });
 
 const KIND = /^[a-z][a-z0-9.-]*(:[A-Za-z0-9.*_-]+)?$/;
-const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
-const positiveMs = z.coerce.number().int().positive();
+const list = envList;
+const positiveMs = envPositiveMs;
 
 /** A JSON object in an environment variable, validated with `schema`. */
 function jsonVar<S extends z.ZodType>(schema: S) {
@@ -125,11 +126,7 @@ export interface InvokerConfig {
 export function loadInvokerConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): InvokerConfig {
-  const parsed = Env.safeParse(dropEmpty(env));
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`));
-  }
-  const e = parsed.data;
+  const e = parseEnv(Env, env);
   return deepFreeze({
     cluster: e.FAAS_CLUSTER,
     invokerId: e.INVOKER_ID,
@@ -164,19 +161,4 @@ export function lookupKind<T>(table: Readonly<Record<string, T>>, kind: string):
   if (Object.hasOwn(table, kind)) return table[kind];
   const family = `${kind.split(":", 1)[0]}:*`;
   return Object.hasOwn(table, family) ? table[family] : undefined;
-}
-
-// An exported-but-empty variable means "use the default", as in most shells' configs.
-function dropEmpty(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined && kv[1] !== ""),
-  );
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === "object") {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
 }

@@ -4,17 +4,7 @@
  * @module
  */
 
-/** Raised with every problem found in the configuration at once. */
-export class ConfigError extends Error {
-  /** One entry per bad or missing variable. */
-  readonly problems: readonly string[];
-  /** Creates the error from the list of problems. */
-  constructor(problems: readonly string[], options?: ErrorOptions) {
-    super(`Invalid configuration: ${problems.join("; ")}`, options);
-    this.name = "ConfigError";
-    this.problems = problems;
-  }
-}
+export { ConfigError } from "@faas/config";
 
 /** Raised by a container factory when a container cannot be started. */
 export class ContainerStartError extends Error {

@@ -3,21 +3,14 @@
  *
  * @module
  */
+import { ConfigError, deepFreeze, envList, envPort, envPositiveMs, parseEnv } from "@faas/config";
 import { z } from "zod";
 
-/** Raised with every problem found in the configuration at once. */
-export class ConfigError extends Error {
-  readonly problems: readonly string[];
-  constructor(problems: readonly string[], options?: ErrorOptions) {
-    super(`Invalid configuration: ${problems.join("; ")}`, options);
-    this.name = "ConfigError";
-    this.problems = problems;
-  }
-}
+export { ConfigError };
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveMs = z.coerce.number().int().positive();
-const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+const port = envPort;
+const positiveMs = envPositiveMs;
+const list = envList;
 
 const Env = z.object({
   FAAS_CLUSTER: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default("whisk"),
@@ -89,11 +82,7 @@ export interface SchedulerConfig {
 export function loadSchedulerConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): SchedulerConfig {
-  const parsed = Env.safeParse(dropEmpty(env));
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`));
-  }
-  const e = parsed.data;
+  const e = parseEnv(Env, env);
   return deepFreeze({
     cluster: e.FAAS_CLUSTER,
     schedulerId: e.SCHEDULER_ID,
@@ -121,19 +110,4 @@ export function loadSchedulerConfig(
     },
     logLevel: e.LOG_LEVEL,
   });
-}
-
-// An exported-but-empty variable means "use the default", as in most shells' configs.
-function dropEmpty(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined && kv[1] !== ""),
-  );
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === "object") {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
 }
