@@ -13,6 +13,7 @@ import {
   parseAcknowledgement,
   type WhiskActivation,
 } from "@faas/proto";
+import { LeaseNotFoundError, StoreUnavailableError } from "@faas/coordination";
 import { getLogger } from "@std/log";
 import type { ActivationStore } from "./activations/activation_store.ts";
 import type { ResultWaiters } from "./activations/result_waiters.ts";
@@ -44,6 +45,7 @@ export class CompletionConsumer implements AsyncDisposable {
   #timer: ReturnType<typeof setInterval> | undefined;
   #stored = 0;
   #malformed = 0;
+  #unstorable = 0;
   #closing: Promise<void> | undefined;
 
   private constructor(options: CompletionConsumerOptions) {
@@ -76,6 +78,11 @@ export class CompletionConsumer implements AsyncDisposable {
   /** Malformed messages skipped so far. */
   get malformed(): number {
     return this.#malformed;
+  }
+
+  /** Records dropped because the store refuses them (not because it is unreachable). */
+  get unstorable(): number {
+    return this.#unstorable;
   }
 
   /** Finishes the stores under way, commits, and leaves the group. */
@@ -141,6 +148,17 @@ export class CompletionConsumer implements AsyncDisposable {
       } catch (error) {
         // The caller should not wait for the store to recover: it has its answer.
         this.#options.waiters.resolve(activation);
+        // Only an unreachable store is worth waiting for. A record the store
+        // refuses (e.g. larger than etcd accepts) would never be stored and
+        // would hold back every later offset of the partition.
+        if (!(error instanceof StoreUnavailableError || error instanceof LeaseNotFoundError)) {
+          this.#unstorable++;
+          logger.error("Dropped activation {activationId} the store refuses: {error}", {
+            activationId: activation.activationId,
+            error: String(error),
+          });
+          return true;
+        }
         logger.warn("Cannot store activation {activationId} (attempt {attempt}): {error}", {
           activationId: activation.activationId,
           attempt,

@@ -1,5 +1,6 @@
 import { assertEquals } from "@std/assert";
 import { MemoryBus } from "@faas/bus";
+import { StoreUnavailableError } from "@faas/coordination";
 import { encodeCompletion, failedActivation, type WhiskActivation } from "@faas/proto";
 import { activationFixture } from "@faas/proto/testing";
 import type { ActivationStore } from "./activations/activation_store.ts";
@@ -60,7 +61,8 @@ Deno.test("CompletionConsumer retries a failing store and commits only once stor
   const memory = new MemoryActivationStore();
   let failures = 2;
   const flaky: ActivationStore = {
-    put: (record) => failures-- > 0 ? Promise.reject(new Error("etcd down")) : memory.put(record),
+    put: (record) =>
+      failures-- > 0 ? Promise.reject(new StoreUnavailableError("etcd down")) : memory.put(record),
     get: (ns, id) => memory.get(ns, id),
     list: (ns, q) => memory.list(ns, q),
     count: (ns, q) => memory.count(ns, q),
@@ -85,6 +87,49 @@ Deno.test("CompletionConsumer retries a failing store and commits only once stor
     bus,
     topic: TOPIC,
     activations: { ...flaky, put: (r) => Promise.resolve(void seen.push(r.activationId)) },
+    waiters,
+  });
+  await again.ready;
+  const next = completion();
+  await bus.send(TOPIC, [{ value: next.value }]);
+  await eventually(() => seen.includes(next.record.activationId));
+  assertEquals(seen, [next.record.activationId]);
+});
+
+Deno.test("CompletionConsumer drops a record the store refuses, so later offsets still commit", async () => {
+  await using bus = new MemoryBus();
+  const memory = new MemoryActivationStore();
+  const refused = completion();
+  const refusing: ActivationStore = {
+    put: (record) =>
+      record.activationId === refused.record.activationId
+        ? Promise.reject(new Error("etcdserver: request is too large"))
+        : memory.put(record),
+    get: (ns, id) => memory.get(ns, id),
+    list: (ns, q) => memory.list(ns, q),
+    count: (ns, q) => memory.count(ns, q),
+  };
+  const waiters = new ResultWaiters();
+  const consumer = await CompletionConsumer.start({
+    bus,
+    topic: TOPIC,
+    activations: refusing,
+    waiters,
+  });
+  await consumer.ready;
+  const after = completion();
+  await bus.send(TOPIC, [{ value: refused.value }, { value: after.value }]);
+  await eventually(async () =>
+    (await memory.get("guest", after.record.activationId)) !== undefined
+  );
+  await eventually(() => consumer.unstorable === 1);
+  await consumer.close();
+  // Both offsets were committed: a new member of the group sees neither again.
+  const seen: string[] = [];
+  await using again = await CompletionConsumer.start({
+    bus,
+    topic: TOPIC,
+    activations: { ...refusing, put: (r) => Promise.resolve(void seen.push(r.activationId)) },
     waiters,
   });
   await again.ready;
