@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { sleep } from "@faas/async";
 import { type Bus, type BusRecord, OffsetTracker, type Subscription } from "@faas/bus";
 import {
   type Acknowledgement,
@@ -165,7 +166,8 @@ export class CompletionConsumer implements AsyncDisposable {
           error: String(error),
         });
       }
-      if (!(await sleep(delayMs, this.#stop.signal))) return false;
+      await sleep(delayMs, this.#stop.signal);
+      if (this.#stop.signal.aborted) return false;
       delayMs = Math.min(delayMs * 2, 2_000);
     }
   }
@@ -180,20 +182,4 @@ export class CompletionConsumer implements AsyncDisposable {
       logger.warn("Cannot commit completion offsets yet: {error}", { error: String(error) });
     }
   }
-}
-
-/** Waits `ms`; resolves false when `signal` aborted first. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { sleep } from "@faas/async";
 import type { Store, WatchEvent } from "@faas/coordination";
 import { type ClusterKeys, clusterKeys } from "@faas/proto";
 import { getLogger } from "@std/log";
@@ -110,16 +111,4 @@ export class Throttles implements AsyncDisposable {
     this.#flags.delete(event.key);
     return event.revision;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -4,6 +4,9 @@
  *
  * @module
  */
+import { sleep } from "@faas/async";
+
+export { sleep };
 
 /** What {@linkcode within} resolves with when the time runs out first. */
 export const TIMED_OUT: unique symbol = Symbol("timed out");
@@ -25,20 +28,6 @@ export async function within<T>(
   } finally {
     stop.abort();
   }
-}
-
-/** Waits `ms` milliseconds, or less if `signal` aborts; never rejects. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Settles like `promise`, or rejects with `signal.reason` as soon as `signal` aborts. */

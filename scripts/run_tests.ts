@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const PACKAGES = [
+  "async",
   "config",
   "proto",
   "coordination",

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { sleep } from "@faas/async";
 import {
   type ActivationMessage,
   ActivationServiceClient,
@@ -372,17 +373,4 @@ export class ContainerProxy implements AsyncDisposable {
 function isRefusal(error: RpcError): boolean {
   return error.code === "UNAUTHENTICATED" || error.code === "PERMISSION_DENIED" ||
     error.code === "INVALID_ARGUMENT";
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { sleep } from "@faas/async";
 import { ActionCatalog } from "@faas/catalog";
 import {
   type ActionDoc,
@@ -134,16 +135,4 @@ async function run(
     value,
   }]);
   state.ran++;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -4,6 +4,9 @@
  *
  * @module
  */
+import { sleep } from "@faas/async";
+
+export { sleep };
 
 /** Settles like `promise`, or rejects with `signal.reason` as soon as `signal` aborts. */
 export function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -16,20 +19,6 @@ export function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
-/** Resolves after `ms`, or early (never rejecting) when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal?.addEventListener("abort", done, { once: true });
   });
 }
 

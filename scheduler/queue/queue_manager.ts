@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { sleep } from "@faas/async";
 import type { Store } from "@faas/coordination";
 import {
   type ActivationMessage,
@@ -203,7 +204,7 @@ export class QueueManager implements AsyncDisposable {
           if (expired && action.byRevision.size === 1) {
             void this.#removeAction(action, { reroute: true });
           } else this.#deps.scaler?.scale(queue, now);
-        } else if (queue.counts(now).queued === 0 && queue.counts(now).containers === 0) {
+        } else if (isDrained(queue.counts(now))) {
           this.#deps.scaler?.forget(queue.key);
           queue.remove();
           action.byRevision.delete(rev);
@@ -330,7 +331,7 @@ export class QueueManager implements AsyncDisposable {
         return { kind: "leader", createRevision: result.current.createRevision };
       } catch (error) {
         logger.warn("Cannot elect the leader of {fqn} yet: {error}", { fqn, error: String(error) });
-        await delay(this.#retryDelayMs, this.#closing.signal);
+        await sleep(this.#retryDelayMs, this.#closing.signal);
       }
     }
     throw new Error(`Stopped electing the leader of "${fqn}": the scheduler is closing`);
@@ -446,14 +447,6 @@ function safeJson(text: string): unknown {
   }
 }
 
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
+function isDrained(counts: QueueCounts): boolean {
+  return counts.queued === 0 && counts.containers === 0;
 }
