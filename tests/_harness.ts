@@ -9,6 +9,7 @@ import { type Bus, connectKafka } from "@faas/bus";
 import { connectEtcd, type Store } from "@faas/coordination";
 import { FetchTokens, type Topics, topics } from "@faas/proto";
 import { activationFixture } from "@faas/proto/testing";
+import { type ActivationHandler, ContainerProxy, storeLeaderResolver } from "@faas/sdk";
 import {
   createScheduler,
   loadSchedulerConfig,
@@ -98,3 +99,35 @@ export async function eventually(
 }
 
 export { activationFixture };
+
+/** Options for {@linkcode startContainer}. */
+export interface StartContainerOptions {
+  /** @default `${action}-1` */
+  readonly containerId?: string;
+  /** Pull first from the scheduler on this port; resolved through etcd when omitted. */
+  readonly rpcPort?: number;
+  /** Where leaders are looked up. @default the cluster's store */
+  readonly store?: Store;
+}
+
+/**
+ * Starts an SDK container for `guest/{action}` at revision `1-a` (what
+ * {@linkcode activationFixture} produces), as an invoker would.
+ */
+export async function startContainer(
+  cluster: TestCluster,
+  action: string,
+  handler: ActivationHandler,
+  options: StartContainerOptions = {},
+): Promise<ContainerProxy> {
+  const { containerId = `${action}-1`, rpcPort, store = cluster.store } = options;
+  return ContainerProxy.start({
+    invocationNamespace: "guest",
+    action: { path: "guest", name: action, version: "0.0.1" },
+    revision: "1-a",
+    containerId,
+    fetchToken: await tokens.mint("guest", `guest/${action}`),
+    resolver: storeLeaderResolver(store, cluster.name),
+    ...(rpcPort === undefined ? {} : { endpoint: { host: "127.0.0.1", rpcPort } }),
+  }, handler);
+}

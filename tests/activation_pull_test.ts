@@ -8,6 +8,7 @@ import { ContainerProxy, storeLeaderResolver } from "@faas/sdk";
 import {
   activationFixture,
   eventually,
+  startContainer,
   type TestCluster,
   testCluster,
   tokens,
@@ -100,15 +101,12 @@ Deno.test("activation pull: malformed Kafka records are skipped and other action
   await cluster.publish("0", [...garbage, ...good.slice(0, 10), ...garbage, ...good.slice(10)]);
   await leaderElected(cluster, "steady");
   const ran = new Set<string>();
-  const proxy = ContainerProxy.start({
-    invocationNamespace: "guest",
-    action: { path: "guest", name: "steady", version: "0.0.1" },
-    revision: "1-a",
-    containerId: "steady-1",
-    fetchToken: await tokens.mint("guest", "guest/steady"),
-    resolver: storeLeaderResolver(cluster.store, cluster.name),
-    endpoint: { host: "127.0.0.1", rpcPort: scheduler.rpcPort },
-  }, (message) => Promise.resolve(void ran.add(message.activationId)));
+  const proxy = await startContainer(
+    cluster,
+    "steady",
+    (message) => Promise.resolve(void ran.add(message.activationId)),
+    { rpcPort: scheduler.rpcPort },
+  );
   await eventually("the valid activations", () => ran.size === good.length);
   assertEquals(ran, new Set(good.map((m) => m.activationId)));
   await proxy.close();
@@ -136,15 +134,12 @@ Deno.test("activation pull: an idle queue is removed and releases its leader and
     async () => (await cluster.store.get(throttlingKey)) !== undefined,
   );
   const ran: string[] = [];
-  const proxy = ContainerProxy.start({
-    invocationNamespace: "guest",
-    action: { path: "guest", name: "brief", version: "0.0.1" },
-    revision: "1-a",
-    containerId: "brief-1",
-    fetchToken: await tokens.mint("guest", "guest/brief"),
-    resolver: storeLeaderResolver(cluster.store, cluster.name),
-    endpoint: { host: "127.0.0.1", rpcPort: scheduler.rpcPort },
-  }, (message) => Promise.resolve(void ran.push(message.activationId)));
+  const proxy = await startContainer(
+    cluster,
+    "brief",
+    (message) => Promise.resolve(void ran.push(message.activationId)),
+    { rpcPort: scheduler.rpcPort },
+  );
   await eventually("the activation", () => ran.length === 1);
   await proxy.close();
   const leaderKey = `${cluster.name}/queue/guest/guest/brief/leader`;
@@ -170,20 +165,14 @@ Deno.test("activation pull: copies of an activation that arrive while its queue 
   await cluster.publish("0", [twice, twice, twice, other]);
   await leaderElected(cluster, "echoed");
   const runs = new Map<string, number>();
-  const proxy = ContainerProxy.start(
-    {
-      invocationNamespace: "guest",
-      action: { path: "guest", name: "echoed", version: "0.0.1" },
-      revision: "1-a",
-      containerId: "echoed-1",
-      fetchToken: await tokens.mint("guest", "guest/echoed"),
-      resolver: storeLeaderResolver(cluster.store, cluster.name),
-      endpoint: { host: "127.0.0.1", rpcPort: scheduler.rpcPort },
-    },
+  const proxy = await startContainer(
+    cluster,
+    "echoed",
     (message) =>
       Promise.resolve(
         void runs.set(message.activationId, (runs.get(message.activationId) ?? 0) + 1),
       ),
+    { rpcPort: scheduler.rpcPort },
   );
   await eventually("both activations", () => runs.size === 2);
   await eventually("the duplicates to be counted", () => scheduler.queues.duplicates === 2);

@@ -4,8 +4,7 @@
  * action has no leader anywhere terminates.
  */
 import { assertEquals } from "@std/assert";
-import { ContainerProxy, storeLeaderResolver } from "@faas/sdk";
-import { activationFixture, eventually, testCluster, tokens } from "./_harness.ts";
+import { activationFixture, eventually, startContainer, testCluster } from "./_harness.ts";
 
 Deno.test("endpoint renewal: a container sent to the wrong scheduler reaches the leader through etcd", async () => {
   await using cluster = await testCluster();
@@ -23,15 +22,12 @@ Deno.test("endpoint renewal: a container sent to the wrong scheduler reaches the
   );
 
   const ran = new Set<string>();
-  const proxy = ContainerProxy.start({
-    invocationNamespace: "guest",
-    action: { path: "guest", name: "moved", version: "0.0.1" },
-    revision: "1-a",
-    containerId: "moved-1",
-    fetchToken: await tokens.mint("guest", "guest/moved"),
-    resolver: storeLeaderResolver(cluster.store, cluster.name),
-    endpoint: { host: "127.0.0.1", rpcPort: wrong.rpcPort },
-  }, (message) => Promise.resolve(void ran.add(message.activationId)));
+  const proxy = await startContainer(
+    cluster,
+    "moved",
+    (message) => Promise.resolve(void ran.add(message.activationId)),
+    { rpcPort: wrong.rpcPort },
+  );
   await eventually("all activations through the leader", () => ran.size === messages.length);
   assertEquals(proxy.address, `127.0.0.1:${leader.rpcPort}`);
   await proxy.close();
@@ -40,15 +36,9 @@ Deno.test("endpoint renewal: a container sent to the wrong scheduler reaches the
 Deno.test("endpoint renewal: a container terminates when etcd has no leader for its action", async () => {
   await using cluster = await testCluster();
   const scheduler = await cluster.startScheduler("a");
-  const proxy = ContainerProxy.start({
-    invocationNamespace: "guest",
-    action: { path: "guest", name: "orphan", version: "0.0.1" },
-    revision: "1-a",
-    containerId: "orphan-1",
-    fetchToken: await tokens.mint("guest", "guest/orphan"),
-    resolver: storeLeaderResolver(cluster.store, cluster.name),
-    endpoint: { host: "127.0.0.1", rpcPort: scheduler.rpcPort },
-  }, () => Promise.resolve());
+  const proxy = await startContainer(cluster, "orphan", () => Promise.resolve(), {
+    rpcPort: scheduler.rpcPort,
+  });
   assertEquals(await proxy.closed, { kind: "no_leader" });
 });
 
@@ -58,15 +48,12 @@ Deno.test("endpoint renewal: containers terminate when their scheduler stops and
   await cluster.startScheduler("b");
   await cluster.publish("a", [activationFixture({ action: { name: "roam" } })]);
   const ran: string[] = [];
-  const proxy = ContainerProxy.start({
-    invocationNamespace: "guest",
-    action: { path: "guest", name: "roam", version: "0.0.1" },
-    revision: "1-a",
-    containerId: "roam-1",
-    fetchToken: await tokens.mint("guest", "guest/roam"),
-    resolver: storeLeaderResolver(cluster.store, cluster.name),
-    endpoint: { host: "127.0.0.1", rpcPort: first.rpcPort },
-  }, (message) => Promise.resolve(void ran.push(message.activationId)));
+  const proxy = await startContainer(
+    cluster,
+    "roam",
+    (message) => Promise.resolve(void ran.push(message.activationId)),
+    { rpcPort: first.rpcPort },
+  );
   await eventually("the first activation", () => ran.length === 1);
   // Stopping releases the leader key; the container's next fetch fails and etcd names no leader.
   await first.close();

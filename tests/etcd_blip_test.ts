@@ -7,8 +7,13 @@ import { connectKafka } from "@faas/bus";
 import { connectEtcd } from "@faas/coordination";
 import { EtcdProcess } from "@faas/coordination/testing_etcd";
 import { createScheduler } from "@faas/scheduler";
-import { ContainerProxy, storeLeaderResolver } from "@faas/sdk";
-import { activationFixture, eventually, KAFKA_BROKERS, testCluster, tokens } from "./_harness.ts";
+import {
+  activationFixture,
+  eventually,
+  KAFKA_BROKERS,
+  startContainer,
+  testCluster,
+} from "./_harness.ts";
 
 Deno.test("etcd blip: a restart shorter than the TTL loses no queue and no activation", async () => {
   await using etcd = await EtcdProcess.start();
@@ -31,15 +36,12 @@ Deno.test("etcd blip: a restart shorter than the TTL loses no queue and no activ
   await cluster.publish("0", before);
   await eventually("the leader key", async () => (await store.get(leaderKey)) !== undefined);
   const leaderBefore = await store.get(leaderKey);
-  const proxy = ContainerProxy.start({
-    invocationNamespace: "guest",
-    action: { path: "guest", name: "steady", version: "0.0.1" },
-    revision: "1-a",
-    containerId: "steady-1",
-    fetchToken: await tokens.mint("guest", "guest/steady"),
-    resolver: storeLeaderResolver(store, cluster.name),
-    endpoint: { host: "127.0.0.1", rpcPort: scheduler.rpcPort },
-  }, (message) => Promise.resolve(void ran.add(message.activationId)));
+  const proxy = await startContainer(
+    cluster,
+    "steady",
+    (message) => Promise.resolve(void ran.add(message.activationId)),
+    { rpcPort: scheduler.rpcPort, store },
+  );
   await eventually("the first batch", () => before.every((m) => ran.has(m.activationId)));
 
   // Down for 2 s, well under the 6 s TTL; activations keep arriving through Kafka meanwhile.
@@ -98,14 +100,12 @@ Deno.test("etcd blip: an outage longer than the TTL makes the scheduler step dow
     20_000,
   );
   const ran = new Set<string>();
-  const proxy = ContainerProxy.start({
-    invocationNamespace: "guest",
-    action: { path: "guest", name: "phoenix", version: "0.0.1" },
-    revision: "1-a",
-    containerId: "phoenix-1",
-    fetchToken: await tokens.mint("guest", "guest/phoenix"),
-    resolver: storeLeaderResolver(store, cluster.name),
-  }, (message) => Promise.resolve(void ran.add(message.activationId)));
+  const proxy = await startContainer(
+    cluster,
+    "phoenix",
+    (message) => Promise.resolve(void ran.add(message.activationId)),
+    { store },
+  );
   await eventually(
     "both activations",
     () => ran.has(first.activationId) && ran.has(second.activationId),

@@ -6,8 +6,7 @@
 import { assertEquals } from "@std/assert";
 import { connectKafka } from "@faas/bus";
 import { createScheduler } from "@faas/scheduler";
-import { ContainerProxy, storeLeaderResolver } from "@faas/sdk";
-import { activationFixture, eventually, testCluster, tokens } from "./_harness.ts";
+import { activationFixture, eventually, startContainer, testCluster } from "./_harness.ts";
 import { KafkaProcess } from "./_kafka_process.ts";
 
 Deno.test("kafka outage: a broker killed for 3 s under load loses no accepted activation", async () => {
@@ -32,14 +31,11 @@ Deno.test("kafka outage: a broker killed for 3 s under load loses no accepted ac
   };
   await publish();
   await eventually("the queue", () => scheduler.queues.leads("guest", "guest/steady"));
-  const proxy = ContainerProxy.start({
-    invocationNamespace: "guest",
-    action: { path: "guest", name: "steady", version: "0.0.1" },
-    revision: "1-a",
-    containerId: "steady-1",
-    fetchToken: await tokens.mint("guest", "guest/steady"),
-    resolver: storeLeaderResolver(cluster.store, cluster.name),
-  }, (message) => Promise.resolve(void ran.add(message.activationId)));
+  const proxy = await startContainer(
+    cluster,
+    "steady",
+    (message) => Promise.resolve(void ran.add(message.activationId)),
+  );
   // Steady load: a publisher that keeps trying; only acknowledged sends count as accepted.
   let publishing = true;
   const load = (async () => {
