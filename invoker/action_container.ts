@@ -21,6 +21,8 @@ import {
 import { getLogger } from "@std/log";
 import { ActivationRunner, type ActivationRunnerOptions } from "./activation_runner.ts";
 import type { Container } from "./container/container_factory.ts";
+import type { ContainerClock, ContainerTime } from "./container_time.ts";
+import type { KeepAlivePolicy } from "./keep_alive.ts";
 import type { LeasedKeys } from "./leased_keys.ts";
 import type { Reservation } from "./resources.ts";
 
@@ -62,8 +64,12 @@ export interface ActionContainerDeps {
   readonly resolver: LeaderResolver;
   /** Sends a finished activation's record to its controller. */
   readonly publish: (message: ActivationMessage, record: WhiskActivation) => Promise<void>;
-  /** Stop pulling after this long without an activation. */
+  /** Stop pulling after this long without an activation; 0 never. */
   readonly idleTimeoutMs: number;
+  /** When given, decides the idle time per action instead of `idleTimeoutMs`, and learns from runs. */
+  readonly keepAlive?: KeepAlivePolicy;
+  /** Accounts each container's busy and idle seconds. */
+  readonly time?: ContainerTime;
   readonly runner?: ActivationRunnerOptions;
 }
 
@@ -75,6 +81,9 @@ export class ActionContainer {
   readonly #deps: ActionContainerDeps;
   readonly #runner: ActivationRunner;
   readonly #proxy: ContainerProxy;
+  readonly #clock: ContainerClock | undefined;
+  /** The action as the keep-alive policy knows it. */
+  readonly #action: string;
   #state: ActionContainerState = "running";
   #busy = false;
   #reason: RemovalReason | undefined;
@@ -83,6 +92,9 @@ export class ActionContainer {
     this.spec = spec;
     this.#deps = deps;
     this.#runner = new ActivationRunner(spec.container, spec.action, deps.runner);
+    this.#action = `${spec.invocationNamespace}/${spec.fqn.path}/${spec.fqn.name}`;
+    this.#clock = deps.time?.start();
+    const { keepAlive } = deps;
     this.#proxy = ContainerProxy.start({
       invocationNamespace: spec.invocationNamespace,
       action: spec.fqn,
@@ -91,7 +103,7 @@ export class ActionContainer {
       fetchToken: spec.fetchToken,
       resolver: deps.resolver,
       endpoint: spec.scheduler,
-      idleTimeoutMs: deps.idleTimeoutMs,
+      idleTimeoutMs: keepAlive ? () => keepAlive.keepAliveMs(this.#action) : deps.idleTimeoutMs,
     }, (message) => this.#handle(message));
     this.removed = this.#proxy.closed
       .catch((error): CloseReason => {
@@ -162,7 +174,13 @@ export class ActionContainer {
       throw new RescheduleActivationError(`Container "${this.id}" is ${this.#state}`);
     }
     this.#busy = true;
-    const outcome = await this.#runner.run(message).finally(() => this.#busy = false);
+    this.#clock?.busy();
+    this.#deps.keepAlive?.started(this.#action);
+    const outcome = await this.#runner.run(message).finally(() => {
+      this.#busy = false;
+      this.#clock?.idle();
+      this.#deps.keepAlive?.finished(this.#action);
+    });
     if (outcome.kind === "not_started") {
       this.#retire({ kind: "exited" });
       throw new RescheduleActivationError(`Container "${this.id}" has exited`);
@@ -198,6 +216,7 @@ export class ActionContainer {
         error: String(error),
       });
     }
+    this.#clock?.end();
     this.spec.reservation.release();
     logger.info("Removed container {containerId} of {action}: {reason}", {
       containerId: this.id,

@@ -7,6 +7,8 @@ import { ActionContainer } from "./action_container.ts";
 import type { ActivationRunnerOptions } from "./activation_runner.ts";
 import type { Container, ContainerExit } from "./container/container_factory.ts";
 import { ProcessContainerFactory } from "./container/process_factory.ts";
+import { ContainerTime } from "./container_time.ts";
+import { adaptiveKeepAlive, type KeepAlivePolicy } from "./keep_alive.ts";
 import { LeasedKeys } from "./leased_keys.ts";
 import { MemoryLedger } from "./resources.ts";
 import { actionFixture, eventually, FakeScheduler } from "./_testing.ts";
@@ -21,6 +23,8 @@ interface Setup extends AsyncDisposable {
 
 interface SetupOptions {
   idleTimeoutMs?: number;
+  keepAlive?: KeepAlivePolicy;
+  time?: ContainerTime;
   runner?: ActivationRunnerOptions;
   container?: Container;
 }
@@ -61,6 +65,8 @@ async function startActionContainer(
     resolver,
     publish: (_message, record) => Promise.resolve(void records.push(record)),
     idleTimeoutMs: options.idleTimeoutMs ?? 0,
+    ...(options.keepAlive ? { keepAlive: options.keepAlive } : {}),
+    ...(options.time ? { time: options.time } : {}),
     ...(options.runner ? { runner: options.runner } : {}),
   });
   return {
@@ -244,4 +250,43 @@ Deno.test("ActionContainer reports a container that refuses calls but lives as a
     statusCode: 3,
     result: { error: "The action's container cannot be reached." },
   });
+});
+
+Deno.test("ActionContainer keeps an idle container as long as the action's keep-alive says, and times it", async () => {
+  await using fake = await FakeScheduler.start();
+  const action = actionFixture({
+    code: "async function main() { await new Promise((r) => setTimeout(r, 150)); return {}; }",
+  });
+  let now = 0;
+  // Two gaps of ~1 s learned: 1.1 s with the margin, which a fallback of 0 (never) gives way to.
+  const keepAlive = adaptiveKeepAlive({
+    fallbackMs: 0,
+    minMs: 300,
+    maxMs: 60_000,
+    minSamples: 2,
+    now: () => now,
+  });
+  const key = "guest/guest/hello";
+  for (let i = 0; i < 3; i++) {
+    keepAlive.started(key);
+    keepAlive.finished(key);
+    now += 995;
+  }
+  keepAlive.started(key);
+  keepAlive.finished(key);
+  assertEquals(keepAlive.keepAliveMs(key), 1_100);
+  const seconds = { busy: 0, idle: 0 };
+  const time = new ContainerTime((state, s) => (seconds[state] += s));
+  await using setup = await startActionContainer(fake, action, { keepAlive, time });
+  fake.enqueue(activation(action));
+  await eventually("a record", () => setup.records.length === 1);
+  const idleFrom = Date.now();
+  assertEquals((await setup.container.removed).kind, "idle");
+  const keptMs = Date.now() - idleFrom;
+  assert(keptMs >= 1_000 && keptMs < 3_000, `kept ${keptMs} ms`);
+  // The run was one more gap for the policy (clock frozen: a gap of 0).
+  assertEquals(keepAlive.decide(key).samples, 4);
+  assert(seconds.busy >= 0.15 && seconds.busy < 1, `busy ${seconds.busy} s`);
+  assert(seconds.idle >= 1 && seconds.idle < 3, `idle ${seconds.idle} s`);
+  assertEquals(time.live, 0);
 });

@@ -6,6 +6,7 @@
 import { deepFreeze, envList, envPositiveMs, parseEnv } from "@faas/config";
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
+import type { KeepAliveSettings } from "./keep_alive.ts";
 
 export { ConfigError };
 
@@ -60,6 +61,11 @@ const Env = z.object({
   INVOKER_TAGS: list.pipe(z.array(z.string().max(64))).default([]),
   INVOKER_DEDICATED_NAMESPACES: list.pipe(z.array(z.string().max(256))).default([]),
   CONTAINER_IDLE_MS: positiveMs.default(10_000),
+  INVOKER_KEEP_ALIVE_POLICY: z.enum(["fixed", "adaptive"]).default("fixed"),
+  INVOKER_KEEP_ALIVE_MIN_MS: positiveMs.default(60_000),
+  INVOKER_KEEP_ALIVE_MAX_MS: positiveMs.default(3_600_000),
+  INVOKER_KEEP_ALIVE_MIN_SAMPLES: z.coerce.number().int().min(1).max(1_000).default(10),
+  INVOKER_KEEP_ALIVE_MARGIN_PERCENT: z.coerce.number().min(0).max(1_000).default(10),
   INVOKER_CONTAINER_START_TIMEOUT_MS: positiveMs.default(30_000),
   INVOKER_CONTAINER_FACTORY: z.enum(["process", "docker"]).default("process"),
   FAAS_RUNTIME_COMMANDS: jsonVar(z.record(z.string().regex(KIND, "must be a kind"), Command))
@@ -69,6 +75,9 @@ const Env = z.object({
   INVOKER_DOCKER_IMAGES: jsonVar(z.record(z.string().regex(KIND), z.string().min(1)))
     .default({}),
   LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR"]).default("INFO"),
+}).refine((e) => e.INVOKER_KEEP_ALIVE_MIN_MS <= e.INVOKER_KEEP_ALIVE_MAX_MS, {
+  path: ["INVOKER_KEEP_ALIVE_MIN_MS"],
+  message: "must not exceed INVOKER_KEEP_ALIVE_MAX_MS",
 });
 
 /** Everything an invoker needs to run; units are in the names. */
@@ -97,8 +106,13 @@ export interface InvokerConfig {
   readonly tags: readonly string[];
   /** When not empty, only these namespaces get containers here. */
   readonly dedicatedNamespaces: readonly string[];
-  /** An idle container is removed (not paused) after this long without an activation. */
+  /**
+   * An idle container is removed (not paused) after this long without an
+   * activation; with the adaptive keep-alive, until its action has a history.
+   */
   readonly containerIdleMs: number;
+  /** How long idle containers are kept: fixed, or learned per action. */
+  readonly keepAlive: KeepAliveSettings;
   /** A container not ready within this long fails to start. */
   readonly containerStartTimeoutMs: number;
   /** How containers run: child processes or Docker containers. */
@@ -141,6 +155,13 @@ export function loadInvokerConfig(
     tags: e.INVOKER_TAGS,
     dedicatedNamespaces: e.INVOKER_DEDICATED_NAMESPACES,
     containerIdleMs: e.CONTAINER_IDLE_MS,
+    keepAlive: {
+      policy: e.INVOKER_KEEP_ALIVE_POLICY,
+      minMs: e.INVOKER_KEEP_ALIVE_MIN_MS,
+      maxMs: e.INVOKER_KEEP_ALIVE_MAX_MS,
+      minSamples: e.INVOKER_KEEP_ALIVE_MIN_SAMPLES,
+      marginPercent: e.INVOKER_KEEP_ALIVE_MARGIN_PERCENT,
+    },
     containerStartTimeoutMs: e.INVOKER_CONTAINER_START_TIMEOUT_MS,
     containerFactory: e.INVOKER_CONTAINER_FACTORY,
     runtimeCommands: e.FAAS_RUNTIME_COMMANDS,

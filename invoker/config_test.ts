@@ -1,5 +1,11 @@
 import { assert, assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
-import { ConfigError, DEFAULT_DOCKER_IMAGES, loadInvokerConfig, lookupKind } from "./config.ts";
+import {
+  ConfigError,
+  DEFAULT_DOCKER_IMAGES,
+  type InvokerConfig,
+  loadInvokerConfig,
+  lookupKind,
+} from "./config.ts";
 
 Deno.test("loadInvokerConfig() applies the defaults to an empty environment", () => {
   const config = loadInvokerConfig({});
@@ -68,6 +74,53 @@ Deno.test("loadInvokerConfig() lists every problem in one ConfigError", () => {
       "INVOKER_DOCKER_IMAGES",
     ]
   ) assert(fields.includes(field), `${field} missing from ${error.message}`);
+});
+
+Deno.test("loadInvokerConfig() reads the keep-alive policy", () => {
+  assertEquals(loadInvokerConfig({}).keepAlive, {
+    policy: "fixed",
+    minMs: 60_000,
+    maxMs: 3_600_000,
+    minSamples: 10,
+    marginPercent: 10,
+  });
+  const cases: {
+    env: Record<string, string>;
+    want: Partial<InvokerConfig["keepAlive"]> | "invalid";
+  }[] = [
+    {
+      env: {
+        INVOKER_KEEP_ALIVE_POLICY: "adaptive",
+        INVOKER_KEEP_ALIVE_MIN_MS: "1000",
+        INVOKER_KEEP_ALIVE_MAX_MS: "30000",
+        INVOKER_KEEP_ALIVE_MIN_SAMPLES: "3",
+        INVOKER_KEEP_ALIVE_MARGIN_PERCENT: "0",
+      },
+      want: { policy: "adaptive", minMs: 1_000, maxMs: 30_000, minSamples: 3, marginPercent: 0 },
+    },
+    {
+      env: { INVOKER_KEEP_ALIVE_MIN_MS: "5000", INVOKER_KEEP_ALIVE_MAX_MS: "5000" },
+      want: { minMs: 5_000, maxMs: 5_000 },
+    },
+    { env: { INVOKER_KEEP_ALIVE_POLICY: "histogram" }, want: "invalid" },
+    { env: { INVOKER_KEEP_ALIVE_MIN_MS: "0" }, want: "invalid" },
+    { env: { INVOKER_KEEP_ALIVE_MIN_SAMPLES: "0" }, want: "invalid" },
+    { env: { INVOKER_KEEP_ALIVE_MARGIN_PERCENT: "-5" }, want: "invalid" },
+    {
+      env: { INVOKER_KEEP_ALIVE_MIN_MS: "5001", INVOKER_KEEP_ALIVE_MAX_MS: "5000" },
+      want: "invalid",
+    },
+  ];
+  for (const { env, want } of cases) {
+    const name = JSON.stringify(env);
+    if (want === "invalid") {
+      const error = assertThrows(() => loadInvokerConfig(env), ConfigError, undefined, name);
+      assert(error.problems.some((p) => p.startsWith(Object.keys(env)[0]!)), error.message);
+      continue;
+    }
+    const keepAlive = loadInvokerConfig(env).keepAlive;
+    assertEquals({ ...keepAlive, ...want }, keepAlive, name);
+  }
 });
 
 Deno.test("lookupKind() prefers the exact kind, then the family", () => {

@@ -34,6 +34,7 @@ import { ContainerPool } from "./container_pool.ts";
 import { type CommandFeed, startCommandFeed } from "./command_feed.ts";
 import { ContainerCreator } from "./creation.ts";
 import { InvokerMetrics } from "./invoker_metrics.ts";
+import { keepAlivePolicy } from "./keep_alive.ts";
 import { LeasedKeys } from "./leased_keys.ts";
 import { Registration } from "./registration.ts";
 import { MemoryLedger, type MemorySnapshot } from "./resources.ts";
@@ -41,17 +42,19 @@ import { MemoryLedger, type MemorySnapshot } from "./resources.ts";
 const logger = getLogger("invoker");
 
 /** The part of the configuration the invoker core uses. */
-export type InvokerCoreConfig = Pick<
-  InvokerConfig,
-  | "cluster"
-  | "invokerId"
-  | "topicPrefix"
-  | "leaseTtlSeconds"
-  | "userMemoryMb"
-  | "tags"
-  | "dedicatedNamespaces"
-  | "containerIdleMs"
->;
+export type InvokerCoreConfig =
+  & Pick<
+    InvokerConfig,
+    | "cluster"
+    | "invokerId"
+    | "topicPrefix"
+    | "leaseTtlSeconds"
+    | "userMemoryMb"
+    | "tags"
+    | "dedicatedNamespaces"
+    | "containerIdleMs"
+  >
+  & Partial<Pick<InvokerConfig, "keepAlive">>;
 
 /** The external systems an invoker talks to. */
 export interface InvokerDeps {
@@ -211,6 +214,10 @@ class InvokerRuntime implements Invoker {
         resolver: storeLeaderResolver(this.#deps.store, this.#config.cluster),
         publish: (message, record) => this.#publish(message, record),
         idleTimeoutMs: this.#config.containerIdleMs,
+        ...(this.#config.keepAlive
+          ? { keepAlive: keepAlivePolicy(this.#config.keepAlive, this.#config.containerIdleMs) }
+          : {}),
+        time: this.#metrics.containerTime,
         ...(options.runner ? { runner: options.runner } : {}),
       },
       shuttingDown: () => this.#stop.signal.aborted,

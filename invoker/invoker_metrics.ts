@@ -7,6 +7,7 @@
 import type { CounterMetric, HistogramMetric, Metrics } from "@faas/metrics";
 import type { WhiskActivation } from "@faas/proto";
 import type { ContainerPool } from "./container_pool.ts";
+import { ContainerTime } from "./container_time.ts";
 import type { MemorySnapshot } from "./resources.ts";
 
 /** What the invoker's live state looks like at scrape time. */
@@ -25,6 +26,8 @@ export class InvokerMetrics implements Disposable {
   readonly #activations: CounterMetric<"outcome">;
   readonly #duration: HistogramMetric<never>;
   readonly containerCreations: CounterMetric<"outcome">;
+  /** Clocks of live containers; their busy and idle seconds go to a counter. */
+  readonly containerTime: ContainerTime;
   readonly #disposers: Disposable[] = [];
 
   constructor(metrics: Metrics, gauges: InvokerGauges) {
@@ -42,6 +45,14 @@ export class InvokerMetrics implements Disposable {
       help: "Container creations, by outcome (created or the error name).",
       labelNames: ["outcome"],
     });
+    const seconds = metrics.counter({
+      name: "faas_invoker_container_seconds_total",
+      help: "Seconds live containers spent running activations (busy) or kept without one (idle).",
+      labelNames: ["state"],
+    });
+    const busy = seconds.bind({ state: "busy" });
+    const idle = seconds.bind({ state: "idle" });
+    this.containerTime = new ContainerTime((state, s) => (state === "busy" ? busy : idle).inc(s));
     const containers = metrics.gauge({
       name: "faas_invoker_containers",
       help: "Live containers, by state (busy, idle, stopping).",
@@ -73,6 +84,8 @@ export class InvokerMetrics implements Disposable {
         add({ kind: "in_progress" }, snapshot.inProgressMb);
       }),
       leaseUp.collect((add) => add({}, gauges.leaseUp() ? 1 : 0)),
+      // Long-idle containers' seconds show before the containers are removed.
+      metrics.onCollect(() => this.containerTime.flush()),
     );
   }
 

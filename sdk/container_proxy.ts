@@ -68,8 +68,12 @@ export interface ContainerProxyOptions {
   readonly endpoint?: SchedulerEndpoints;
   /** Stops the proxy, like `close()`. */
   readonly signal?: AbortSignal;
-  /** Stop after this long without an activation; 0 never. @default {0} */
-  readonly idleTimeoutMs?: number;
+  /**
+   * Stop after this long without an activation; 0 never. A function is asked
+   * at every check, so the time can change while the container lives.
+   * @default {0}
+   */
+  readonly idleTimeoutMs?: number | (() => number);
   /** Client-side limit for one fetch (the server holds it about 1 s). @default {15_000} */
   readonly fetchTimeoutMs?: number;
   /** First delay before retrying after a failure; doubles up to 2 s. @default {50} */
@@ -213,7 +217,8 @@ export class ContainerProxy implements AsyncDisposable {
 
   #idleCheck(): Step {
     const { idleTimeoutMs = 0 } = this.#options;
-    if (idleTimeoutMs > 0 && Date.now() - this.#lastActivationAt >= idleTimeoutMs) {
+    const limitMs = typeof idleTimeoutMs === "function" ? idleTimeoutMs() : idleTimeoutMs;
+    if (limitMs > 0 && Date.now() - this.#lastActivationAt >= limitMs) {
       return { done: true, reason: { kind: "idle" } };
     }
     return CONTINUE;
