@@ -39,9 +39,8 @@ export class ActionCatalog {
   }
 
   /** The current version of an action, or `undefined`. */
-  async get(namespacePath: string, name: string): Promise<ActionDoc | undefined> {
-    const kv = await this.#store.get(this.#keys.action(namespacePath, name));
-    return kv ? ActionDoc.parse(JSON.parse(kv.value)) : undefined;
+  get(namespacePath: string, name: string): Promise<ActionDoc | undefined> {
+    return this.#read(namespacePath, name);
   }
 
   /**
@@ -71,7 +70,7 @@ export class ActionCatalog {
    */
   async put(input: ActionInput, options: { overwrite?: boolean } = {}): Promise<ActionDoc> {
     const key = this.#keys.action(input.namespace, input.name);
-    const previous = await this.get(input.namespace, input.name);
+    const previous = await this.#read(input.namespace, input.name);
     if (previous && !options.overwrite) throw new ActionExistsError(input.namespace, input.name);
     const generation = revisionGeneration(previous?.rev ?? null) + 1;
     const doc = ActionDoc.parse({
@@ -89,9 +88,15 @@ export class ActionCatalog {
 
   /** Deletes an action; resolves with what was deleted, or `undefined`. */
   async delete(namespacePath: string, name: string): Promise<ActionDoc | undefined> {
-    const doc = await this.get(namespacePath, name);
+    const doc = await this.#read(namespacePath, name);
     if (doc) await this.#store.delete(this.#keys.action(namespacePath, name));
     return doc;
+  }
+
+  // Writes decide on what the store holds now, whatever a subclass caches.
+  async #read(namespacePath: string, name: string): Promise<ActionDoc | undefined> {
+    const kv = await this.#store.get(this.#keys.action(namespacePath, name));
+    return kv ? ActionDoc.parse(JSON.parse(kv.value)) : undefined;
   }
 
   /** Actions directly in a namespace (or package), sorted by name. */

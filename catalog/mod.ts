@@ -9,3 +9,4 @@ export {
   type ActionInput,
   type ListOptions,
 } from "./action_catalog.ts";
+export { CachedActionCatalog, type CachedActionCatalogOptions } from "./cached_action_catalog.ts";

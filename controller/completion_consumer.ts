@@ -1,6 +1,6 @@
 /**
- * Consumes `completed{controllerId}`: stores each activation record and hands
- * it to the blocking invoke waiting for it. Offsets are committed only once
+ * Consumes `completed{controllerId}`: hands each activation record to the
+ * blocking invoke waiting for it, then stores it. Offsets are committed only once
  * the record is stored, so a controller that dies in between has the
  * completion delivered again; storing twice is harmless.
  *
@@ -108,6 +108,8 @@ export class CompletionConsumer implements AsyncDisposable {
       done();
       return;
     }
+    // The waiting caller has its answer now; storing it is the record's business.
+    this.#options.waiters.resolve(activation);
     const work = this.#store(activation).then((stored) => {
       if (stored) done();
     });
@@ -144,11 +146,8 @@ export class CompletionConsumer implements AsyncDisposable {
       try {
         await this.#options.activations.put(activation);
         this.#stored++;
-        this.#options.waiters.resolve(activation);
         return true;
       } catch (error) {
-        // The caller should not wait for the store to recover: it has its answer.
-        this.#options.waiters.resolve(activation);
         // Only an unreachable store is worth waiting for. A record the store
         // refuses (e.g. larger than etcd accepts) would never be stored and
         // would hold back every later offset of the partition.

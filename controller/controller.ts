@@ -7,7 +7,7 @@
  * @module
  */
 import type { Bus } from "@faas/bus";
-import { ActionCatalog } from "@faas/catalog";
+import { CachedActionCatalog } from "@faas/catalog";
 import type { Store } from "@faas/coordination";
 import { createMetrics, type Metrics } from "@faas/metrics";
 import { topics } from "@faas/proto";
@@ -22,6 +22,7 @@ import type { ControllerConfig } from "./config.ts";
 import { instrumentApi } from "./controller_metrics.ts";
 import { errorResponse } from "./http/error_mapping.ts";
 import { PoolBalancer } from "./pool_balancer.ts";
+import { QueueLeaders } from "./queue_leaders.ts";
 import { Throttles } from "./throttles.ts";
 
 const logger = getLogger("controller");
@@ -62,6 +63,8 @@ export async function createController(
   const completedTopic = names.completed(config.controllerId);
   await deps.bus.ensureTopics([completedTopic]);
   const throttles = stack.use(await Throttles.start(deps.store, config.cluster));
+  const leaders = stack.use(await QueueLeaders.start(deps.store, config.cluster));
+  const catalog = stack.use(await CachedActionCatalog.start(deps.store, config.cluster));
   const activations = deps.activations ?? new StoreActivationStore(deps.store, config.cluster, {
     retentionSeconds: config.activationRetentionSeconds,
   });
@@ -72,7 +75,7 @@ export async function createController(
   await consumer.ready;
   const stop = new AbortController();
   const handler = apiHandler({
-    catalog: new ActionCatalog(deps.store, config.cluster),
+    catalog,
     activations,
     balancer: new PoolBalancer({
       store: deps.store,
@@ -81,6 +84,7 @@ export async function createController(
       topicPrefix: config.topicPrefix,
       controllerId: config.controllerId,
       throttles,
+      leaders,
     }),
     waiters,
     maxBodyBytes: config.maxBodyBytes,
@@ -88,7 +92,7 @@ export async function createController(
     shutdown: stop.signal,
   }, new Authenticator(config.authKeys));
   const server = serve(config, instrumentApi(handler, deps.metrics ?? createMetrics()));
-  const parts = { server, stop, consumer, throttles, activations };
+  const parts = { server, stop, consumer, throttles, leaders, catalog, activations };
   stack.move();
   return new RunningController(config.controllerId, parts);
 }
@@ -116,6 +120,8 @@ interface ControllerParts {
   readonly stop: AbortController;
   readonly consumer: CompletionConsumer;
   readonly throttles: Throttles;
+  readonly leaders: QueueLeaders;
+  readonly catalog: CachedActionCatalog;
   readonly activations: ActivationStore;
 }
 
@@ -151,12 +157,14 @@ class RunningController implements Controller {
 
   #shutdown(reason: Error | undefined): Promise<void> {
     return this.#closing ??= (async () => {
-      const { server, stop, consumer, throttles } = this.#parts;
+      const { server, stop, consumer, throttles, leaders, catalog } = this.#parts;
       // Blocking invokes answer 202 at once, so shutting the server down does not wait 60 s.
       stop.abort();
       await server.shutdown().catch(() => {});
       await consumer.close();
       await throttles.close();
+      await leaders.close();
+      await catalog.close();
       logger.info("Controller {id} stopped", { id: this.id });
       this.#resolveClosed(reason);
     })();

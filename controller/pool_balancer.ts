@@ -34,6 +34,12 @@ export interface ThrottleCheck {
   isThrottled(namespace: string, fqn: string): boolean;
 }
 
+/** Where queue leaders are known from. */
+export interface LeaderLookup {
+  /** The id of the scheduler leading the queue of `fqn` for `namespace`, if known. */
+  leaderOf(namespace: string, fqn: string): string | undefined;
+}
+
 /** What the balancer needs from the rest of the controller. */
 export interface PoolBalancerDeps {
   /** Where leader keys and scheduler states are read. */
@@ -48,6 +54,11 @@ export interface PoolBalancerDeps {
   readonly controllerId: string;
   /** Consulted before anything is sent. */
   readonly throttles: ThrottleCheck;
+  /**
+   * Leaders known without a round trip (a mirror of the leader keys); a queue
+   * it does not know is looked up in `store`, since it may be brand new.
+   */
+  readonly leaders?: LeaderLookup;
   /** The clock, in epoch ms. @default {Date.now} */
   readonly now?: () => number;
 }
@@ -146,7 +157,8 @@ export class PoolBalancer {
   }
 
   async #place(namespace: string, fqn: string): Promise<Placement> {
-    const leader = await this.#leader(namespace, fqn);
+    const leader = this.#deps.leaders?.leaderOf(namespace, fqn) ??
+      await this.#leader(namespace, fqn);
     if (leader !== undefined) return { kind: "leader", sid: leader };
     return { kind: "least_loaded", sid: await this.#leastLoaded() };
   }

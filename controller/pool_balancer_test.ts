@@ -4,7 +4,7 @@ import { MemoryStore } from "@faas/coordination";
 import { type ActionDoc, ActivationMessage, topics } from "@faas/proto";
 import type { Caller } from "./auth/authenticator.ts";
 import { NoSchedulerError, ThrottledError } from "./errors.ts";
-import { PoolBalancer } from "./pool_balancer.ts";
+import { type LeaderLookup, PoolBalancer } from "./pool_balancer.ts";
 
 const action: ActionDoc = {
   namespace: "guest",
@@ -28,7 +28,7 @@ function state(sid: string, queueSize: number): string {
   });
 }
 
-async function setup(throttled = false) {
+async function setup(throttled = false, leaders?: LeaderLookup) {
   const store = new MemoryStore();
   const bus = new MemoryBus();
   const received = new Map<string, ActivationMessage[]>();
@@ -48,6 +48,7 @@ async function setup(throttled = false) {
     topicPrefix: "",
     controllerId: "7",
     throttles: { isThrottled: () => throttled },
+    ...(leaders ? { leaders } : {}),
     now: () => 1_234,
   });
   const dispose = async () => {
@@ -82,6 +83,23 @@ Deno.test("PoolBalancer.publish() sends to the queue's leader", async () => {
   });
   assertEquals(placement, { kind: "leader", sid: "2" });
   await eventually(() => env.received.get(topics().scheduler("2"))?.length === 1);
+});
+
+Deno.test("PoolBalancer.publish() routes by a known leader without reading the store", async () => {
+  await using env = await setup(false, { leaderOf: (ns, fqn) => `${ns}|${fqn}` });
+  const { placement } = await env.balancer.publish({ action, caller, blocking: false, params: {} });
+  assertEquals(placement, { kind: "leader", sid: "guest|guest/hello" });
+});
+
+Deno.test("PoolBalancer.publish() reads the store for a leader the mirror does not know yet", async () => {
+  await using env = await setup(false, { leaderOf: () => undefined });
+  await env.store.put("whisk/scheduler/1", state("1", 0));
+  await env.store.put(
+    "whisk/queue/guest/guest/hello/leader",
+    JSON.stringify({ host: "h", rpcPort: 1, sid: "2" }),
+  );
+  const { placement } = await env.balancer.publish({ action, caller, blocking: false, params: {} });
+  assertEquals(placement, { kind: "leader", sid: "2" });
 });
 
 Deno.test("PoolBalancer.publish() builds the message with the invocation params only", async () => {

@@ -43,3 +43,4 @@ export { connectEtcd, EtcdStore, type EtcdStoreOptions } from "./etcd_store.ts";
 export { MemoryStore, type MemoryStoreOptions } from "./memory_store.ts";
 export { Session, type SessionOptions } from "./session.ts";
 export { openSession, type OpenSessionOptions } from "./open_session.ts";
+export { PrefixMirror, type PrefixMirrorOptions } from "./prefix_mirror.ts";

@@ -19,6 +19,8 @@ export interface ClusterKeys {
   readonly invokers: string;
   /** `{cluster}/invokers/{id}` → InvokerResource JSON. */
   invoker(id: string): string;
+  /** `{cluster}/actions/`: prefix of every action. */
+  readonly allActions: string;
   /** `{cluster}/actions/{namespacePath}/` prefix of the actions in a namespace or package. */
   actions(namespacePath: string): string;
   /** `{cluster}/actions/{namespacePath}/{name}` → ActionDoc JSON (with code). */
@@ -122,6 +124,7 @@ export function clusterKeys(cluster: string): ClusterKeys {
     scheduler: (sid: string) => `${c}/scheduler/${sid}`,
     invokers: `${c}/invokers/`,
     invoker: (id: string) => `${c}/invokers/${id}`,
+    allActions: `${c}/actions/`,
     actions: (path: string) => `${c}/actions/${path}/`,
     action: (path: string, name: string) => `${c}/actions/${path}/${name}`,
     queues: `${c}/queue/`,

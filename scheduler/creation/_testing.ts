@@ -4,16 +4,7 @@
  *
  * @module
  */
-import type {
-  CreateResult,
-  KeyValue,
-  LeaseGrant,
-  PrefixSnapshot,
-  PutOptions,
-  Store,
-  WatchEvent,
-  WatchOptions,
-} from "@faas/coordination";
+export { LossyStore } from "@faas/coordination/testing_lossy";
 import type { ActionMetadata } from "@faas/proto";
 import type { QueueSnapshot } from "./decision.ts";
 
@@ -57,65 +48,6 @@ export async function waitFor(
       throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/**
- * A store whose watches silently drop the events `drop` selects, as a broken
- * stream or a missed lease expiry would. Everything else goes to `inner`.
- */
-export class LossyStore implements Store {
-  readonly #inner: Store;
-  /** Events for which this returns true never reach a watcher. */
-  drop: (event: WatchEvent) => boolean = () => false;
-
-  constructor(inner: Store) {
-    this.#inner = inner;
-  }
-
-  get(key: string): Promise<KeyValue | undefined> {
-    return this.#inner.get(key);
-  }
-  getPrefix(prefix: string): Promise<PrefixSnapshot> {
-    return this.#inner.getPrefix(prefix);
-  }
-  countPrefix(prefix: string): Promise<number> {
-    return this.#inner.countPrefix(prefix);
-  }
-  put(key: string, value: string, options?: PutOptions): Promise<void> {
-    return this.#inner.put(key, value, options);
-  }
-  delete(key: string): Promise<boolean> {
-    return this.#inner.delete(key);
-  }
-  deletePrefix(prefix: string): Promise<number> {
-    return this.#inner.deletePrefix(prefix);
-  }
-  createIfAbsent(key: string, value: string, options?: PutOptions): Promise<CreateResult> {
-    return this.#inner.createIfAbsent(key, value, options);
-  }
-  deleteIfCreateRevision(key: string, createRevision: number): Promise<boolean> {
-    return this.#inner.deleteIfCreateRevision(key, createRevision);
-  }
-  async *watchPrefix(prefix: string, options: WatchOptions): AsyncGenerator<WatchEvent> {
-    for await (const event of this.#inner.watchPrefix(prefix, options)) {
-      if (!this.drop(event)) yield event;
-    }
-  }
-  grantLease(ttlSeconds: number): Promise<LeaseGrant> {
-    return this.#inner.grantLease(ttlSeconds);
-  }
-  keepAliveOnce(leaseId: string): Promise<number> {
-    return this.#inner.keepAliveOnce(leaseId);
-  }
-  revokeLease(leaseId: string): Promise<void> {
-    return this.#inner.revokeLease(leaseId);
-  }
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
 
