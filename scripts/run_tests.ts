@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 const ROOT = new URL("../", import.meta.url).pathname;
 const PACKAGES = [
   "async",
+  "telemetry",
   "config",
   "proto",
   "coordination",
