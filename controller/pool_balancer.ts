@@ -22,6 +22,7 @@ import {
   type Topics,
   topics,
 } from "@faas/proto";
+import { currentTraceContext, inSpan, type TraceContext } from "@faas/telemetry";
 import { getLogger } from "@std/log";
 import type { Caller } from "./auth/authenticator.ts";
 import { NoSchedulerError, ThrottledError } from "./errors.ts";
@@ -119,12 +120,25 @@ export class PoolBalancer {
     if (this.#deps.throttles.isThrottled(namespace, fqn)) {
       throw new ThrottledError(namespace, fqn);
     }
-    const message = this.#message(invocation);
     const placement = await this.#place(namespace, fqn);
-    await this.#deps.bus.send(this.#topics.scheduler(placement.sid), [{
-      key: message.activationId,
-      value: JSON.stringify(message),
-    }]);
+    const activationId = invocation.activationId ?? newActivationId();
+    const attributes = {
+      "faas.activation_id": activationId,
+      "faas.action": fqn,
+      "faas.scheduler": placement.sid,
+    };
+    const message = await inSpan(
+      "activation.publish",
+      { kind: "producer", attributes },
+      async () => {
+        const message = this.#message(invocation, activationId, currentTraceContext());
+        await this.#deps.bus.send(this.#topics.scheduler(placement.sid), [{
+          key: activationId,
+          value: JSON.stringify(message),
+        }]);
+        return message;
+      },
+    );
     logger.debug("Sent activation {activationId} to scheduler {sid} ({placement})", {
       activationId: message.activationId,
       sid: placement.sid,
@@ -133,9 +147,12 @@ export class PoolBalancer {
     return { message, placement };
   }
 
-  #message(invocation: Invocation): ActivationMessage {
+  #message(
+    invocation: Invocation,
+    activationId: string,
+    traceContext: TraceContext | undefined,
+  ): ActivationMessage {
     const { action, caller } = invocation;
-    const activationId = invocation.activationId ?? newActivationId();
     return {
       transid: [newActivationId(), this.#now()],
       action: { path: action.namespace, name: action.name, version: action.version },
@@ -153,6 +170,7 @@ export class PoolBalancer {
       content: { ...invocation.params },
       initArgs: [],
       lockedArgs: {},
+      ...(traceContext ? { traceContext: { ...traceContext } } : {}),
     };
   }
 

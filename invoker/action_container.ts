@@ -18,6 +18,7 @@ import {
   type LeaderResolver,
   RescheduleActivationError,
 } from "@faas/sdk";
+import { inSpan } from "@faas/telemetry";
 import { getLogger } from "@std/log";
 import { ActivationRunner, type ActivationRunnerOptions } from "./activation_runner.ts";
 import type { Container } from "./container/container_factory.ts";
@@ -104,7 +105,12 @@ export class ActionContainer {
       resolver: deps.resolver,
       endpoint: spec.scheduler,
       idleTimeoutMs: keepAlive ? () => keepAlive.keepAliveMs(this.#action) : deps.idleTimeoutMs,
-    }, (message) => this.#handle(message));
+    }, (message) =>
+      inSpan("activation.run", {
+        kind: "consumer",
+        attributes: { "faas.activation_id": message.activationId, "faas.container_id": this.id },
+        ...(message.traceContext ? { parent: message.traceContext } : {}),
+      }, () => this.#handle(message)));
     this.removed = this.#proxy.closed
       .catch((error): CloseReason => {
         logger.error("Proxy of {containerId} failed: {error}", {

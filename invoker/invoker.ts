@@ -25,6 +25,7 @@ import {
 } from "@faas/proto";
 import { createMetrics, type Metrics } from "@faas/metrics";
 import { storeLeaderResolver } from "@faas/sdk";
+import { inSpan } from "@faas/telemetry";
 import { getLogger } from "@std/log";
 import { creationAck, type InvokerInstance, invokerInstance } from "./acks.ts";
 import type { ActivationRunnerOptions } from "./activation_runner.ts";
@@ -271,9 +272,12 @@ class InvokerRuntime implements Invoker {
   async #publish(message: ActivationMessage, record: WhiskActivation): Promise<void> {
     this.#metrics.completed(record);
     const value = encodeCompletion(message, record, this.#instance);
-    await this.#deps.bus.send(this.#topics.completed(message.rootControllerIndex.asString), [
-      { key: message.activationId, value },
-    ]);
+    const topic = this.#topics.completed(message.rootControllerIndex.asString);
+    await inSpan(
+      "activation.complete",
+      { kind: "producer" },
+      () => this.#deps.bus.send(topic, [{ key: message.activationId, value }]),
+    );
   }
 
   async #tick(): Promise<void> {

@@ -8,6 +8,7 @@
  */
 import { type Bus, type BusRecord, OffsetTracker, type Subscription } from "@faas/bus";
 import { ActivationMessage, MalformedFieldError, parseJsonField } from "@faas/proto";
+import { recordSpan } from "@faas/telemetry";
 import { getLogger } from "@std/log";
 
 const logger = getLogger("scheduler", "feed");
@@ -44,7 +45,7 @@ export async function startActivationFeed(options: ActivationFeedOptions): Promi
   const onRecord = (record: BusRecord) => {
     const release = tracker.track(record);
     const message = parseActivation(record);
-    if (message) sink.route(message, release);
+    if (message) route(sink, message, release);
     else {
       malformed++;
       release();
@@ -70,6 +71,19 @@ export async function startActivationFeed(options: ActivationFeedOptions): Promi
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+function route(sink: ActivationSink, message: ActivationMessage, release: () => void): void {
+  if (!message.traceContext) return sink.route(message, release);
+  const startMs = Date.now();
+  sink.route(message, release);
+  recordSpan("activation.receive", {
+    kind: "consumer",
+    parent: message.traceContext,
+    attributes: { "faas.activation_id": message.activationId },
+    startMs,
+    endMs: Date.now(),
+  });
 }
 
 function parseActivation(record: BusRecord): ActivationMessage | undefined {

@@ -58,7 +58,7 @@ export async function spawnScheduler(options: SpawnSchedulerOptions): Promise<Sc
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const copying = child.stderr.pipeTo(log.writable).catch(() => {});
+  const copying = copyLog(child.stderr, log);
   const key = `${cluster}/scheduler/${sid}`;
   await eventually(
     `scheduler ${sid} to register (log: ${logFile})`,
@@ -125,7 +125,7 @@ export async function spawnProgram(options: SpawnProgramOptions): Promise<Progra
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const copying = child.stderr.pipeTo(log.writable).catch(() => {});
+  const copying = copyLog(child.stderr, log);
   let exited: Promise<unknown> | undefined;
   const kill = async (signal: Deno.Signal = "SIGTERM") => {
     try {
@@ -143,6 +143,28 @@ export async function spawnProgram(options: SpawnProgramOptions): Promise<Progra
     throw error;
   }
   return { pid: child.pid, logFile, kill, [Symbol.asyncDispose]: () => kill("SIGKILL") };
+}
+
+/**
+ * Copies a child's output to its log file as it comes. (`pipeTo` a file's
+ * writable holds everything back until the stream ends, so a test reading the
+ * log of a running program would see nothing.)
+ */
+export async function copyLog(
+  output: ReadableStream<Uint8Array>,
+  file: Deno.FsFile,
+): Promise<void> {
+  try {
+    for await (const chunk of output) {
+      for (let written = 0; written < chunk.length;) {
+        written += await file.write(chunk.subarray(written));
+      }
+    }
+  } catch {
+    // The child is gone or the file closed: nothing more to copy.
+  } finally {
+    file.close();
+  }
 }
 
 /** A free TCP port on loopback, for programs that need a fixed one. */

@@ -26,6 +26,7 @@ import {
   testCluster,
   tokens,
 } from "./_harness.ts";
+import { copyLog } from "./_processes.ts";
 
 const HELLO = 'function main(p){return {greeting: "hello " + p.name}}';
 const ROOT = new URL("../", import.meta.url);
@@ -253,7 +254,7 @@ async function spawnInvoker(cluster: TestCluster, id: string) {
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const copying = child.stderr.pipeTo(log.writable).catch(() => {});
+  const copying = copyLog(child.stderr, log);
   return {
     logFile,
     async kill(signal: Deno.Signal) {

@@ -17,6 +17,7 @@ import {
   MalformedFieldError,
   RpcError,
 } from "@faas/proto";
+import { recordSpan } from "@faas/telemetry";
 import type { ActionFetch } from "../queue/queue_manager.ts";
 import { parseFetchRequest, parseRescheduleRequest } from "./fetch_request.ts";
 
@@ -47,7 +48,21 @@ export function activationService(
   const fetchResult = async (request: FetchRequest, context: CallContext) => {
     const fetch = parse(() => parseFetchRequest(request));
     await authorize(tokens, context, fetch.invocationNamespace, fetch.fqn);
-    return await fetchWithin(source, fetch, context.signal, fetchWaitMs, queueTimeoutMs);
+    const result = await fetchWithin(source, fetch, context.signal, fetchWaitMs, queueTimeoutMs);
+    if (result.kind === "activation" && result.message.traceContext) {
+      const nowMs = Date.now();
+      recordSpan("activation.dispatch", {
+        kind: "producer",
+        parent: result.message.traceContext,
+        attributes: {
+          "faas.activation_id": result.message.activationId,
+          "faas.container_id": fetch.containerId,
+        },
+        startMs: nowMs,
+        endMs: nowMs,
+      });
+    }
+    return result;
   };
   return {
     async fetchActivation(request, context) {
