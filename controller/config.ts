@@ -37,6 +37,7 @@ const Env = z.object({
   CONTROLLER_BLOCKING_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(60_000),
   CONTROLLER_ACTIVATION_RETENTION_SECONDS: z.coerce.number().int().min(10).max(30 * 86_400)
     .default(3_600),
+  CONTROLLER_NAMESPACE_CONTAINER_LIMIT: z.coerce.number().int().min(0).max(100_000).optional(),
   LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR"]).default("INFO"),
 });
 
@@ -66,6 +67,11 @@ export interface ControllerConfig {
   readonly blockingTimeoutMs: number;
   /** Activation records stay readable at least this long. */
   readonly activationRetentionSeconds: number;
+  /**
+   * Most containers a namespace may hold, sent with every activation
+   * (OpenWhisk's `concurrentInvocations`); unset leaves the schedulers' default (30).
+   */
+  readonly namespaceContainerLimit?: number;
   /** Lowest level logged. */
   readonly logLevel: "DEBUG" | "INFO" | "WARN" | "ERROR";
 }
@@ -92,6 +98,9 @@ export function loadControllerConfig(
     maxBodyBytes: e.CONTROLLER_MAX_BODY_BYTES,
     blockingTimeoutMs: e.CONTROLLER_BLOCKING_TIMEOUT_MS,
     activationRetentionSeconds: e.CONTROLLER_ACTIVATION_RETENTION_SECONDS,
+    ...(e.CONTROLLER_NAMESPACE_CONTAINER_LIMIT === undefined
+      ? {}
+      : { namespaceContainerLimit: e.CONTROLLER_NAMESPACE_CONTAINER_LIMIT }),
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -12,6 +12,11 @@ Deno.test("loadControllerConfig() defaults to OpenWhisk standalone's address and
     ["guest", "23bc46b1-71f6-4ed5-8c54-816aa4f8c502"],
   ]);
   assertEquals(Object.isFrozen(config.authKeys[0]), true);
+  assertEquals(config.namespaceContainerLimit, undefined);
+  assertEquals(
+    loadControllerConfig({ CONTROLLER_NAMESPACE_CONTAINER_LIMIT: "200" }).namespaceContainerLimit,
+    200,
+  );
 });
 
 Deno.test("loadControllerConfig() treats empty variables as unset and parses lists", () => {

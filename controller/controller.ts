@@ -85,6 +85,9 @@ export async function createController(
       controllerId: config.controllerId,
       throttles,
       leaders,
+      ...(config.namespaceContainerLimit === undefined
+        ? {}
+        : { namespaceContainerLimit: config.namespaceContainerLimit }),
     }),
     waiters,
     maxBodyBytes: config.maxBodyBytes,

@@ -60,6 +60,8 @@ export interface PoolBalancerDeps {
    * it does not know is looked up in `store`, since it may be brand new.
    */
   readonly leaders?: LeaderLookup;
+  /** Sent as `user.limits.concurrentInvocations`; unset leaves the schedulers' default. */
+  readonly namespaceContainerLimit?: number;
   /** The clock, in epoch ms. @default {Date.now} */
   readonly now?: () => number;
 }
@@ -162,7 +164,9 @@ export class PoolBalancer {
         namespace: { name: caller.namespace, uuid: caller.uuid },
         authkey: { api_key: caller.apiKey },
         rights: ["READ", "PUT", "DELETE", "ACTIVATE"],
-        limits: {},
+        limits: this.#deps.namespaceContainerLimit === undefined
+          ? {}
+          : { concurrentInvocations: this.#deps.namespaceContainerLimit },
       },
       activationId,
       rootControllerIndex: { asString: this.#deps.controllerId, instanceType: "controller" },

@@ -28,7 +28,7 @@ function state(sid: string, queueSize: number): string {
   });
 }
 
-async function setup(throttled = false, leaders?: LeaderLookup) {
+async function setup(throttled = false, leaders?: LeaderLookup, namespaceContainerLimit?: number) {
   const store = new MemoryStore();
   const bus = new MemoryBus();
   const received = new Map<string, ActivationMessage[]>();
@@ -49,6 +49,7 @@ async function setup(throttled = false, leaders?: LeaderLookup) {
     controllerId: "7",
     throttles: { isThrottled: () => throttled },
     ...(leaders ? { leaders } : {}),
+    ...(namespaceContainerLimit === undefined ? {} : { namespaceContainerLimit }),
     now: () => 1_234,
   });
   const dispose = async () => {
@@ -122,6 +123,22 @@ Deno.test("PoolBalancer.publish() builds the message with the invocation params 
   await eventually(() =>
     env.received.get("scheduler0")?.[0]?.activationId === message.activationId
   );
+});
+
+Deno.test("PoolBalancer.publish() carries the configured namespace container limit", async () => {
+  await using plain = await setup();
+  await plain.store.put("whisk/scheduler/0", state("0", 0));
+  const unset = await plain.balancer.publish({ action, caller, blocking: false, params: {} });
+  assertEquals(unset.message.user.limits, {}, "the schedulers' default applies");
+  await using raised = await setup(false, undefined, 200);
+  await raised.store.put("whisk/scheduler/0", state("0", 0));
+  const { message } = await raised.balancer.publish({
+    action,
+    caller,
+    blocking: false,
+    params: {},
+  });
+  assertEquals(message.user.limits, { concurrentInvocations: 200 });
 });
 
 Deno.test("PoolBalancer.publish() picks the least loaded scheduler without a leader", async () => {
