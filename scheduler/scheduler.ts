@@ -210,6 +210,7 @@ class SchedulerRuntime implements Scheduler {
       provision: (demand) => this.#provisioner?.provision(demand) ?? { kind: "none" },
       release: (ns, fqn, rev) => this.#provisioner?.release(ns, fqn, rev),
       action: (path, name, rev) => catalog.getRevision(path, name, rev),
+      initialized: (ns, fqn, rev) => this.#provisioner?.initialized(ns, fqn, rev) ?? false,
       setNamespaceThrottled: (ns, on) => {
         store.put(this.#keys.namespaceThrottling(ns), String(on), {
           leaseId: this.#session.leaseId,

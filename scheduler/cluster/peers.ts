@@ -15,19 +15,50 @@ export interface Peer {
   readonly queueSize: number;
 }
 
+/** Options for {@linkcode Peers}. */
+export interface PeersOptions {
+  /**
+   * A listing this young answers {@linkcode Peers.list} again, so a burst of
+   * queue creations reads the registrations once per interval, not once per
+   * queue. Loads in registrations change once a second at most. @default {250}
+   */
+  maxAgeMs?: number;
+  /** Clock in ms. @default {performance.now} */
+  now?: () => number;
+}
+
 /** Reads registrations and keeps one client per peer. */
 export class Peers implements Disposable {
   readonly #store: Store;
   readonly #keys: ClusterKeys;
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
   readonly #clients = new Map<string, QueueServiceClient>();
+  #latest?: { readonly at: number; readonly peers: Promise<Peer[]> };
 
-  constructor(store: Store, keys: ClusterKeys) {
+  constructor(store: Store, keys: ClusterKeys, options: PeersOptions = {}) {
     this.#store = store;
     this.#keys = keys;
+    this.#maxAgeMs = options.maxAgeMs ?? 250;
+    this.#now = options.now ?? (() => performance.now());
   }
 
-  /** Every registered scheduler, least loaded first (ties by id). */
+  /** Every registered scheduler, least loaded first (ties by id). Callers get a copy. */
   async list(): Promise<Peer[]> {
+    const now = this.#now();
+    let latest = this.#latest;
+    if (!latest || now - latest.at > this.#maxAgeMs) {
+      const peers = this.#read();
+      this.#latest = latest = { at: now, peers };
+      // A failed read is not reused.
+      peers.catch(() => {
+        if (this.#latest?.peers === peers) this.#latest = undefined;
+      });
+    }
+    return [...await latest.peers];
+  }
+
+  async #read(): Promise<Peer[]> {
     const { kvs } = await this.#store.getPrefix(this.#keys.schedulers);
     const peers: Peer[] = [];
     for (const kv of kvs) {

@@ -47,6 +47,8 @@ export class QueueCreator {
   readonly #deps: QueueCreatorDeps;
   readonly #replicas: number;
   readonly #leaderWaitMs: number;
+  /** Queues this creator is placing: their chosen peers are joined already. */
+  readonly #placing = new Set<string>();
 
   constructor(deps: QueueCreatorDeps, options: QueueCreatorOptions = {}) {
     const { replicas = 3, leaderWaitMs = 8_000 } = options;
@@ -69,17 +71,26 @@ export class QueueCreator {
     const marker = keys.queueCreation(target.invocationNamespace, target.fqn);
     const mark = await store.createIfAbsent(marker, selfSid, { leaseId: leaseId() });
     if (mark.created) {
+      let local: QueueRole | undefined;
       try {
-        await this.#place(target, await this.#deps.peers.list());
+        local = await this.#place(target, await this.#deps.peers.list());
       } finally {
-        await store.deleteIfCreateRevision(marker, mark.kv.createRevision).catch(() => false);
+        // Not awaited: callers racing this one find the leader key, not the marker.
+        void store.deleteIfCreateRevision(marker, mark.kv.createRevision).catch(() => false);
       }
+      // Joining here answered who leads (this scheduler, or whoever won the key).
+      if (local) return local.leader;
     }
     return await this.#waitForLeader(target, signal);
   }
 
-  /** Asks `replicas − 1` other schedulers to follow a queue this scheduler now leads. */
+  /**
+   * Asks `replicas − 1` other schedulers to follow a queue this scheduler now
+   * leads; nothing to do when it leads because {@linkcode create} placed the
+   * queue here, as that joined the chosen peers already.
+   */
   async recruit(target: Omit<QueueTarget, "fqnJson"> & { fqnJson?: string }): Promise<void> {
+    if (this.#placing.has(placingKey(target))) return;
     const others = (await this.#deps.peers.list()).filter((p) => p.sid !== this.#deps.selfSid);
     const fqnJson = target.fqnJson ?? JSON.stringify(splitPath(target.fqn));
     await Promise.allSettled(
@@ -89,18 +100,27 @@ export class QueueCreator {
     );
   }
 
-  async #place(target: QueueTarget, peers: readonly Peer[]): Promise<void> {
+  /** Joins the chosen peers; resolves with this scheduler's role if it joined too. */
+  async #place(target: QueueTarget, peers: readonly Peer[]): Promise<QueueRole | undefined> {
     const chosen = peers.slice(0, this.#replicas);
-    const joins = chosen.map((peer) =>
-      peer.sid === this.#deps.selfSid
-        ? this.#deps.join(target.invocationNamespace, target.fqn, target.revision)
-        : this.#joinRemote(peer, target)
-    );
-    const results = await Promise.allSettled(joins);
-    // With every chosen peer unreachable, host the queue here rather than fail.
-    if (!results.some((r) => r.status === "fulfilled")) {
-      await this.#deps.join(target.invocationNamespace, target.fqn, target.revision);
+    const key = placingKey(target);
+    this.#placing.add(key);
+    let local: Promise<QueueRole> | undefined;
+    try {
+      const joins = chosen.map((peer) =>
+        peer.sid === this.#deps.selfSid
+          ? local = this.#deps.join(target.invocationNamespace, target.fqn, target.revision)
+          : this.#joinRemote(peer, target)
+      );
+      const results = await Promise.allSettled(joins);
+      // With every chosen peer unreachable, host the queue here rather than fail.
+      if (!results.some((r) => r.status === "fulfilled")) {
+        return await this.#deps.join(target.invocationNamespace, target.fqn, target.revision);
+      }
+    } finally {
+      this.#placing.delete(key);
     }
+    return await local?.catch(() => undefined);
   }
 
   async #joinRemote(peer: Peer, target: QueueTarget): Promise<void> {
@@ -148,6 +168,10 @@ export class QueueCreator {
       `No leader for the queue of "${target.fqn}" after ${this.#leaderWaitMs} ms`,
     );
   }
+}
+
+function placingKey(target: { invocationNamespace: string; fqn: string }): string {
+  return `${target.invocationNamespace}\n${target.fqn}`;
 }
 
 function splitPath(fqn: string): { path: string; name: string } {

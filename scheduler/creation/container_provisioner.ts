@@ -133,6 +133,11 @@ export class ContainerProvisioner implements AsyncDisposable {
     return decision;
   }
 
+  /** Whether a container was ever asked for the revision; until then a new queue still wants one. */
+  initialized(invocationNamespace: string, fqn: string, revision: string): boolean {
+    return this.#queues.get(queueId(invocationNamespace, fqn, revision))?.initialized ?? false;
+  }
+
   /** Forgets a queue that was removed; its namespace stops being counted with its last queue. */
   release(invocationNamespace: string, fqn: string, revision: string): void {
     const id = queueId(invocationNamespace, fqn, revision);

@@ -127,59 +127,89 @@ const LOST_CONTAINER =
 const NO_ACTIVATION: FetchResult = Object.freeze({ kind: "no_activation" });
 const NO_QUEUE: FetchResult = Object.freeze({ kind: "no_queue" });
 
+type Settings = Readonly<Required<Omit<MemoryQueueOptions, "durationBufferSize">>> & {
+  readonly durationBufferSize: number;
+};
+
+// Resolved once per options object: a scheduler's thousands of queues share one.
+const resolvedOptions = new WeakMap<MemoryQueueOptions, Settings>();
+
+function resolve(options: MemoryQueueOptions): Settings {
+  let settings = resolvedOptions.get(options);
+  if (settings) return settings;
+  const {
+    maxRetention = 10_000,
+    throttlingFraction = 0.9,
+    maxRetentionMs = 60_000,
+    staleThresholdMs = 100,
+    idleGraceMs = 20_000,
+    stopGraceMs = 20_000,
+    durationBufferSize = 10,
+    lostContainerGraceMs = 10_000,
+    now = Date.now,
+  } = options;
+  if (!(maxRetention >= 1) || !(throttlingFraction > 0 && throttlingFraction <= 1)) {
+    throw new RangeError(
+      `Cannot create queue with maxRetention ${maxRetention} and throttlingFraction ${throttlingFraction}`,
+    );
+  }
+  // Checked here, as the duration buffer is only built on the first report.
+  if (!Number.isInteger(durationBufferSize) || durationBufferSize < 1) {
+    throw new RangeError(
+      `Cannot keep ${durationBufferSize} durations: size must be a positive integer`,
+    );
+  }
+  settings = Object.freeze({
+    maxRetention,
+    throttlingFraction,
+    maxRetentionMs,
+    staleThresholdMs,
+    idleGraceMs,
+    stopGraceMs,
+    lostContainerGraceMs,
+    durationBufferSize,
+    now,
+  });
+  resolvedOptions.set(options, settings);
+  return settings;
+}
+
+// Shared stand-ins until a queue's first container: never written to (see their uses).
+const NO_WAITERS = new Fifo<Waiter>();
+const NO_CONTAINERS = new Map<string, ContainerInfo>();
+const NOTHING_IN_FLIGHT = new Map<string, InFlight[]>();
+
 /**
  * A per-revision activation queue.
  *
  * Invariant: waiters exist only while the FIFO is empty; an arriving activation
  * goes to the oldest warm waiter first, then the oldest cold one.
+ *
+ * A scheduler holds thousands of queues that are mostly idle, so the waiter
+ * lists, container maps and duration buffer are allocated on first use and the
+ * resolved options are shared by every queue built from one options object.
  */
 export class MemoryQueue {
   readonly key: QueueKey;
   readonly #effects: QueueEffects;
-  readonly #opts: Required<Omit<MemoryQueueOptions, "durationBufferSize">>;
+  readonly #opts: Settings;
   readonly #fifo = new Fifo<QueuedActivation>();
-  readonly #warmWaiters = new Fifo<Waiter>();
-  readonly #coldWaiters = new Fifo<Waiter>();
-  readonly #containers = new Map<string, ContainerInfo>();
+  #warmWaiters = NO_WAITERS;
+  #coldWaiters = NO_WAITERS;
+  #containers = NO_CONTAINERS;
   /** Activations handed to each container and not yet followed by its next fetch. */
-  readonly #inFlight = new Map<string, InFlight[]>();
+  #inFlight = NOTHING_IN_FLIGHT;
   #runTimeoutMs = 60_000;
-  readonly #durations: AverageDuration;
+  #durations: AverageDuration | undefined;
   #state: QueueState = "running";
   #lastActivityAt: number;
   #namespaceLimit: number | undefined;
 
   constructor(key: QueueKey, effects: QueueEffects, options: MemoryQueueOptions = {}) {
-    const {
-      maxRetention = 10_000,
-      throttlingFraction = 0.9,
-      maxRetentionMs = 60_000,
-      staleThresholdMs = 100,
-      idleGraceMs = 20_000,
-      stopGraceMs = 20_000,
-      durationBufferSize = 10,
-      lostContainerGraceMs = 10_000,
-      now = Date.now,
-    } = options;
-    if (!(maxRetention >= 1) || !(throttlingFraction > 0 && throttlingFraction <= 1)) {
-      throw new RangeError(
-        `Cannot create queue with maxRetention ${maxRetention} and throttlingFraction ${throttlingFraction}`,
-      );
-    }
+    this.#opts = resolve(options);
     this.key = key;
     this.#effects = effects;
-    this.#opts = {
-      maxRetention,
-      throttlingFraction,
-      maxRetentionMs,
-      staleThresholdMs,
-      idleGraceMs,
-      stopGraceMs,
-      lostContainerGraceMs,
-      now,
-    };
-    this.#durations = new AverageDuration(durationBufferSize);
-    this.#lastActivityAt = now();
+    this.#lastActivityAt = this.#opts.now();
   }
 
   get state(): QueueState {
@@ -194,6 +224,28 @@ export class MemoryQueue {
   /** The action's time limit, once known; bounds how long a container may stay silent. */
   set runTimeoutMs(ms: number) {
     this.#runTimeoutMs = ms;
+  }
+
+  /**
+   * Nothing queued, handed out or pulling, in a state whose scaling decision
+   * depends only on the namespace: the scaler may skip such a queue's ticks.
+   */
+  get quiet(): boolean {
+    return this.#isEmpty() &&
+      (this.#state === "running" || this.#state === "idle" || this.#state === "flushing");
+  }
+
+  /**
+   * When {@linkcode MemoryQueue.tick} next has work, provided nothing reaches
+   * the queue before: at once for a queue that is not quiet, else when it
+   * turns idle or asks for removal (never, for a flushing queue).
+   */
+  get nextTickAt(): number {
+    if (!this.quiet) return -Infinity;
+    const { idleGraceMs, stopGraceMs } = this.#opts;
+    if (this.#state === "running") return this.#lastActivityAt + idleGraceMs;
+    if (this.#state === "idle") return this.#lastActivityAt + idleGraceMs + stopGraceMs;
+    return Infinity;
   }
 
   /** Whether the queue still takes activations (otherwise the owner routes them elsewhere). */
@@ -267,8 +319,8 @@ export class MemoryQueue {
       containers: this.#containers.size,
       warmContainers: warm,
       waitingFetches: this.#warmWaiters.length + this.#coldWaiters.length,
-      inFlight: [...this.#inFlight.values()].reduce((n, list) => n + list.length, 0),
-      averageDurationMs: this.#durations.valueMs,
+      inFlight: this.#inFlightCount(),
+      averageDurationMs: this.#durations?.valueMs,
     };
   }
 
@@ -278,8 +330,8 @@ export class MemoryQueue {
    * idle long enough to be removed.
    */
   tick(now = this.#opts.now()): boolean {
-    this.#dropExpired(now);
-    this.#failLost(now);
+    if (this.#fifo.length > 0 || this.#state === "action_throttled") this.#dropExpired(now);
+    if (this.#inFlight.size > 0) this.#failLost(now);
     const quietMs = now - this.#lastActivityAt;
     if (this.#state === "running" && this.#isEmpty() && quietMs >= this.#opts.idleGraceMs) {
       this.#state = "idle";
@@ -311,8 +363,8 @@ export class MemoryQueue {
   remove(): QueuedActivation[] {
     this.#state = "removed";
     this.#endWaiters(NO_QUEUE);
-    this.#containers.clear();
-    this.#inFlight.clear();
+    this.#containers = NO_CONTAINERS;
+    this.#inFlight = NOTHING_IN_FLIGHT;
     return this.#fifo.drain();
   }
 
@@ -324,11 +376,24 @@ export class MemoryQueue {
     this.#lastActivityAt = this.#opts.now();
   }
 
+  #inFlightCount(): number {
+    let n = 0;
+    for (const list of this.#inFlight.values()) n += list.length;
+    return n;
+  }
+
   #noteContainer(query: FetchQuery): void {
     const info = this.#containers.get(query.containerId);
     if (info) info.warmed ||= query.warmed;
-    else this.#containers.set(query.containerId, { warmed: query.warmed });
-    if (query.lastDurationMs !== undefined) this.#durations.add(query.lastDurationMs);
+    else {
+      if (this.#containers === NO_CONTAINERS) this.#containers = new Map();
+      this.#containers.set(query.containerId, { warmed: query.warmed });
+    }
+    if (query.lastDurationMs !== undefined) {
+      (this.#durations ??= new AverageDuration(this.#opts.durationBufferSize)).add(
+        query.lastDurationMs,
+      );
+    }
   }
 
   #forgetContainer(containerId: string): void {
@@ -352,7 +417,13 @@ export class MemoryQueue {
           resolve(result);
         },
       };
-      (query.warmed ? this.#warmWaiters : this.#coldWaiters).push(waiter);
+      if (query.warmed) {
+        if (this.#warmWaiters === NO_WAITERS) this.#warmWaiters = new Fifo();
+        this.#warmWaiters.push(waiter);
+      } else {
+        if (this.#coldWaiters === NO_WAITERS) this.#coldWaiters = new Fifo();
+        this.#coldWaiters.push(waiter);
+      }
       signal.addEventListener("abort", onAbort, { once: true });
     });
   }
@@ -378,7 +449,10 @@ export class MemoryQueue {
     const deadline = this.#opts.now() + this.#runTimeoutMs + this.#opts.lostContainerGraceMs;
     const list = this.#inFlight.get(containerId);
     if (list) list.push({ entry, deadline });
-    else this.#inFlight.set(containerId, [{ entry, deadline }]);
+    else {
+      if (this.#inFlight === NOTHING_IN_FLIGHT) this.#inFlight = new Map();
+      this.#inFlight.set(containerId, [{ entry, deadline }]);
+    }
     this.#unthrottleIfDrained();
     return { kind: "activation", message: entry.message };
   }

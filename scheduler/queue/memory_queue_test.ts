@@ -252,3 +252,48 @@ Deno.test("MemoryQueue.fetch() with alive=false hands an unreceived activation t
   await h.queue.fetch({ containerId: "leaving", warmed: true, alive: false }, open());
   assertEquals(await other, { kind: "activation", message: a.message });
 });
+
+Deno.test("MemoryQueue.quiet and nextTickAt: a queue without work sleeps until it turns idle, then until removal", async () => {
+  const h = harness({ idleGraceMs: 1_000, stopGraceMs: 2_000 });
+  const createdAt = h.clock.now;
+  assertEquals([h.queue.quiet, h.queue.nextTickAt], [true, createdAt + 1_000]);
+  h.clock.now += 1_000;
+  h.queue.tick();
+  assertEquals([h.queue.state, h.queue.nextTickAt], ["idle", createdAt + 3_000]);
+  h.queue.enqueue(h.entry());
+  assertEquals([h.queue.quiet, h.queue.nextTickAt], [false, -Infinity]);
+  assertEquals((await h.queue.fetch(query(), open())).kind, "activation");
+  // Handed out and its container still known: not quiet until the container leaves.
+  assertEquals(h.queue.quiet, false);
+  await h.queue.fetch({ ...after(), alive: false }, open());
+  assertEquals([h.queue.quiet, h.queue.nextTickAt], [true, h.clock.now + 1_000]);
+  h.queue.setFlushing(true);
+  assertEquals([h.queue.quiet, h.queue.nextTickAt], [true, Infinity]);
+  h.queue.setFlushing(false);
+  h.queue.setNamespaceThrottled(true);
+  assertEquals(h.queue.quiet, false);
+});
+
+Deno.test("MemoryQueue rejects an invalid duration buffer size at construction", () => {
+  let error: unknown;
+  try {
+    harness({ durationBufferSize: 0 });
+  } catch (e) {
+    error = e;
+  }
+  assertEquals(error instanceof RangeError, true);
+});
+
+Deno.test("MemoryQueue instances keep their waiters, containers and backlog apart", async () => {
+  const options = { idleGraceMs: 5_000 };
+  const a = harness(options);
+  const b = harness(options);
+  const waiting = a.queue.fetch(query("ca", true), open());
+  b.queue.enqueue(b.entry());
+  assertEquals([a.queue.counts().waitingFetches, b.queue.counts().waitingFetches], [1, 0]);
+  assertEquals([a.queue.counts().queued, b.queue.counts().queued], [0, 1]);
+  a.queue.remove();
+  assertEquals((await waiting).kind, "no_queue");
+  assertEquals((await b.queue.fetch(query("cb"), open())).kind, "activation");
+  assertEquals(b.queue.counts().containers, 1);
+});

@@ -72,6 +72,12 @@ interface ActionQueues {
   current: MemoryQueue;
   /** Every live queue of the action by revision, the current one included. */
   readonly byRevision: Map<string, MemoryQueue>;
+  /**
+   * Ticks skip the action until then: its only queue is quiet and its scaling
+   * settled, so nothing but time changes it. Anything reaching the queue wakes
+   * it (sets 0) first.
+   */
+  sleepsUntil: number;
 }
 
 /** The outcome of competing for a queue's leader key. */
@@ -139,6 +145,7 @@ export class QueueManager implements AsyncDisposable {
     if (!action) return Promise.resolve({ kind: "no_queue" });
     const queue = action.byRevision.get(revisionKey(request.revision));
     if (!queue) return Promise.resolve({ kind: "action_mismatch" });
+    action.sleepsUntil = 0;
     return queue.fetch(request, signal);
   }
 
@@ -152,6 +159,7 @@ export class QueueManager implements AsyncDisposable {
       release: () => {},
       enqueuedAt: Date.now(),
     };
+    action.sleepsUntil = 0;
     return action.current.requeue(entry);
   }
 
@@ -195,9 +203,24 @@ export class QueueManager implements AsyncDisposable {
     }
   }
 
-  /** Advances every queue's timers; removes queues idle past their grace. */
+  /**
+   * Advances every queue's timers and scaling; removes queues idle past their
+   * grace. A sleeping action (see `sleepsUntil`) costs one comparison.
+   */
   tick(now = Date.now()): void {
-    for (const action of [...this.#actions.values()]) {
+    const scaler = this.#deps.scaler;
+    // Removal deletes from the maps while they are iterated, which Map iteration allows.
+    for (const action of this.#actions.values()) {
+      if (action.sleepsUntil > now) continue;
+      const only = action.byRevision.size === 1 ? action.current : undefined;
+      if (only) {
+        if (only.tick(now)) void this.#removeAction(action, { reroute: true });
+        else {
+          scaler?.scale(only, now);
+          if (!scaler || scaler.settled(only)) action.sleepsUntil = only.nextTickAt;
+        }
+        continue;
+      }
       for (const [rev, queue] of action.byRevision) {
         const expired = queue.tick(now);
         if (queue === action.current) {
@@ -216,6 +239,7 @@ export class QueueManager implements AsyncDisposable {
   /** A container creation ended: the queue of its revision adjusts (flushing, failing). */
   creationSettled(outcome: CreationOutcome): void {
     const action = this.#actions.get(actionKey(outcome.invocationNamespace, outcome.fqn));
+    if (action) action.sleepsUntil = 0;
     const queue = action?.byRevision.get(revisionKey(outcome.revision));
     this.#deps.scaler?.settle(queue, outcome);
   }
@@ -280,9 +304,11 @@ export class QueueManager implements AsyncDisposable {
   // Ids are remembered only once a local queue owns them: an activation this
   // scheduler merely forwarded may come back to it and must not look like a duplicate.
   #enqueue(action: ActionQueues, entry: QueuedActivation): void {
+    action.sleepsUntil = 0;
     this.#seen.add(entry.message.activationId);
     const rev = entry.message.revision;
     if (compareRevisions(rev, action.current.key.revision) > 0) this.#upgrade(action, rev);
+    if (action.current.quiet) this.#deps.scaler?.wake(action.current, entry.enqueuedAt);
     const message = this.#withRevision(entry.message, action);
     const accepted = action.current.enqueue(
       message === entry.message ? entry : { ...entry, message },
@@ -376,6 +402,7 @@ export class QueueManager implements AsyncDisposable {
       leaderCreateRevision: createRevision,
       current,
       byRevision: new Map([[revisionKey(revision), current]]),
+      sleepsUntil: 0,
     };
     this.#actions.set(key, action);
     this.#setThrottled(ns, fqn, false);

@@ -3,9 +3,16 @@
  * tells the provisioner what it holds, and the queue follows the decision
  * (namespace throttling, flushing, failing what can never run).
  *
+ * Most of a scheduler's queues are quiet (nothing queued, handed out or
+ * pulling). Once a quiet queue's decision is `none` and its first container
+ * was asked for (or its action is not in the catalog), the decision can only
+ * change through the namespace, which matters only when work arrives: such a
+ * queue is skipped until then, and {@linkcode QueueScaler.wake} decides for it
+ * again just before its next activation is enqueued.
+ *
  * @module
  */
-import { type ActionDoc, type ActionMetadata, StatusCode } from "@faas/proto";
+import { type ActionDoc, type ActionMetadata, actionMetadata, StatusCode } from "@faas/proto";
 import type { CreationOutcome, Decision, ProvisionDemand } from "../creation/mod.ts";
 import type { MemoryQueue, QueueKey } from "./memory_queue.ts";
 
@@ -17,6 +24,8 @@ export interface QueueScalerDeps {
   action(namespacePath: string, name: string, rev: string | null): Promise<ActionDoc | undefined>;
   /** Writes `{cluster}/throttling/{ns}`. */
   setNamespaceThrottled(invocationNamespace: string, on: boolean): void;
+  /** Whether a container was ever asked for the revision (see `ContainerProvisioner`). */
+  initialized(invocationNamespace: string, fqn: string, revision: string): boolean;
 }
 
 /** Options for {@linkcode QueueScaler}. */
@@ -41,6 +50,8 @@ export class QueueScaler {
   readonly #deps: QueueScalerDeps;
   readonly #missingRetryMs: number;
   readonly #known = new Map<string, Known>();
+  /** Quiet queues whose decision stays `none` until work arrives. */
+  readonly #settled = new WeakSet<MemoryQueue>();
 
   constructor(deps: QueueScalerDeps, options: QueueScalerOptions = {}) {
     this.#deps = deps;
@@ -49,8 +60,15 @@ export class QueueScaler {
 
   /** One tick of a leader queue. */
   scale(queue: MemoryQueue, now: number): void {
-    const metadata = this.#metadata(queue.key, now);
-    if (!metadata) return;
+    const quiet = queue.quiet;
+    if (!quiet) this.#settled.delete(queue);
+    else if (this.#settled.has(queue)) return;
+    const id = keyOf(queue.key);
+    const metadata = this.#metadata(id, queue.key, now);
+    if (!metadata) {
+      if (quiet && this.#known.get(id)?.kind === "missing") this.#settled.add(queue);
+      return;
+    }
     queue.runTimeoutMs = metadata.limits.timeout;
     const counts = queue.counts(now);
     const decision = this.#deps.provision({
@@ -63,6 +81,24 @@ export class QueueScaler {
       ...(queue.namespaceLimit === undefined ? {} : { namespaceLimit: queue.namespaceLimit }),
     });
     this.#apply(queue, decision);
+    if (
+      decision.kind === "none" && queue.quiet &&
+      this.#deps.initialized(queue.key.invocationNamespace, queue.key.fqn, metadata.rev)
+    ) this.#settled.add(queue);
+  }
+
+  /** Whether ticks of the queue change nothing until something reaches it (see the module doc). */
+  settled(queue: MemoryQueue): boolean {
+    return this.#settled.has(queue);
+  }
+
+  /**
+   * Work is about to arrive at a quiet queue: a skipped queue decides now, so
+   * it enters namespace throttling (and refuses the activation) exactly as if
+   * it had been ticked all along.
+   */
+  wake(queue: MemoryQueue, now: number): void {
+    if (this.#settled.delete(queue)) this.scale(queue, now);
   }
 
   /** A creation ended; `queue` is the queue of its revision, if it still exists. */
@@ -103,8 +139,7 @@ export class QueueScaler {
     }
   }
 
-  #metadata(key: QueueKey, now: number): ActionMetadata | undefined {
-    const id = keyOf(key);
+  #metadata(id: string, key: QueueKey, now: number): ActionMetadata | undefined {
     const known = this.#known.get(id);
     if (known?.kind === "found") return known.metadata;
     if (known?.kind === "loading" || (known?.kind === "missing" && now < known.until)) {
@@ -113,7 +148,12 @@ export class QueueScaler {
     this.#known.set(id, { kind: "loading" });
     const at = key.fqn.lastIndexOf("/");
     this.#deps.action(key.fqn.slice(0, at), key.fqn.slice(at + 1), key.revision).then(
-      (doc) => this.#known.set(id, doc ? { kind: "found", metadata: doc } : this.#missing()),
+      // Without the code: every queue keeps its revision's metadata for as long as it lives.
+      (doc) =>
+        this.#known.set(
+          id,
+          doc ? { kind: "found", metadata: actionMetadata(doc) } : this.#missing(),
+        ),
       () => this.#known.set(id, this.#missing()),
     );
     return undefined;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { StoreUnavailableError } from "@faas/coordination";
 import {
   entityPath,
   FullyQualifiedName,
@@ -31,14 +32,28 @@ const NAMESPACE = /^[^/\s][^/]{0,255}$/;
 export function queueService(host: QueueHost): QueueServiceHandlers {
   return {
     async createQueue(request, context) {
-      const leader = await host.create(parseTarget(request), context.signal);
+      const target = parseTarget(request);
+      const leader = await unavailableOnStore(() => host.create(target, context.signal));
       return { success: true, leader: JSON.stringify(leader) };
     },
     async joinQueue(request) {
-      const { role, leader } = await host.join(parseTarget(request));
+      const target = parseTarget(request);
+      const { role, leader } = await unavailableOnStore(() => host.join(target));
       return { role, leader: JSON.stringify(leader) };
     },
   };
+}
+
+// etcd out of reach is worth retrying: UNAVAILABLE says so, where INTERNAL would not.
+async function unavailableOnStore<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) {
+      throw new RpcError("UNAVAILABLE", error.message, { cause: error });
+    }
+    throw error;
+  }
 }
 
 function parseTarget(
