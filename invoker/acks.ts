@@ -49,11 +49,14 @@ export function resourceMessage(
   identity: InvokerIdentity,
   status: InvokerStatus,
   memory: MemorySnapshot,
+  reclaimableMb = 0,
 ): InvokerResourceMessage {
+  // Idle containers give their memory up to a new container of another
+  // action, so schedulers may count it as free.
   return {
     status,
-    freeMemory: Math.max(0, memory.freeMb),
-    busyMemory: memory.busyMb,
+    freeMemory: Math.max(0, memory.freeMb) + reclaimableMb,
+    busyMemory: memory.busyMb - reclaimableMb,
     inProgressMemory: memory.inProgressMb,
     tags: [...identity.tags],
     dedicatedNamespaces: [...identity.dedicatedNamespaces],

@@ -40,7 +40,9 @@ export type ActionContainerState = "running" | "stopping" | "removed";
 export type RemovalReason =
   | CloseReason
   | { readonly kind: "unusable" }
-  | { readonly kind: "exited"; readonly code?: number };
+  | { readonly kind: "exited"; readonly code?: number }
+  /** Stopped while idle to make room for another action's container. */
+  | { readonly kind: "evicted" };
 
 /** What {@linkcode ActionContainer.start} needs about the container's work. */
 export interface ActionContainerSpec {
@@ -87,6 +89,7 @@ export class ActionContainer {
   readonly #action: string;
   #state: ActionContainerState = "running";
   #busy = false;
+  #idleSinceMs = Date.now();
   #reason: RemovalReason | undefined;
 
   private constructor(spec: ActionContainerSpec, deps: ActionContainerDeps) {
@@ -161,15 +164,20 @@ export class ActionContainer {
     return this.#state;
   }
 
+  /** Since when a running container has been waiting for work; `undefined` while busy or stopping. */
+  get idleSinceMs(): number | undefined {
+    return this.#state === "running" && !this.#busy ? this.#idleSinceMs : undefined;
+  }
+
   /**
    * Stops gracefully: the key goes first, so schedulers stop counting this
    * container at once; the running activation finishes; then the container goes.
    */
-  async stop(): Promise<RemovalReason> {
+  async stop(reason: RemovalReason = { kind: "stopped" }): Promise<RemovalReason> {
     if (this.#state === "running") {
       this.#state = "stopping";
+      this.#reason ??= reason;
       await this.#deps.keys.remove(this.spec.existingKey);
-      this.#reason ??= { kind: "stopped" };
       void this.#proxy.close();
     }
     return await this.removed;
@@ -184,6 +192,7 @@ export class ActionContainer {
     this.#deps.keepAlive?.started(this.#action);
     const outcome = await this.#runner.run(message).finally(() => {
       this.#busy = false;
+      this.#idleSinceMs = Date.now();
       this.#clock?.idle();
       this.#deps.keepAlive?.finished(this.#action);
     });

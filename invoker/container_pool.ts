@@ -36,8 +36,47 @@ export class ContainerPool {
     );
   }
 
+  /**
+   * Memory of the containers idle for at least `minIdleMs` at `nowMs`: what
+   * new containers may take from them. The threshold keeps a container busy
+   * back to back from flickering in and out of it.
+   */
+  reclaimableMb(nowMs: number, minIdleMs: number): number {
+    let total = 0;
+    for (const c of this.#containers.values()) {
+      const since = c.idleSinceMs;
+      if (since !== undefined && nowMs - since >= minIdleMs) total += c.spec.reservation.memoryMb;
+    }
+    return total;
+  }
+
+  /**
+   * Idle containers to stop so that `neededMb` more memory is free, longest
+   * idle first, leaving alone the action `keep` (`namespace/path/name`): its
+   * scheduler asked for another container, so its idle ones are about to be
+   * used. Empty when the idle containers cannot free enough.
+   */
+  evictable(neededMb: number, keep: string): ActionContainer[] {
+    const idle = this.list()
+      .filter((c) => c.idleSinceMs !== undefined && actionOf(c) !== keep)
+      .sort((a, b) => a.idleSinceMs! - b.idleSinceMs!);
+    const chosen: ActionContainer[] = [];
+    let freedMb = 0;
+    for (const container of idle) {
+      if (freedMb >= neededMb) break;
+      chosen.push(container);
+      freedMb += container.spec.reservation.memoryMb;
+    }
+    return freedMb >= neededMb ? chosen : [];
+  }
+
   /** Stops every container gracefully and waits until all are removed. */
   async stopAll(): Promise<void> {
     await Promise.all(this.list().map((c) => c.stop()));
   }
+}
+
+function actionOf(container: ActionContainer): string {
+  const { invocationNamespace, fqn } = container.spec;
+  return `${invocationNamespace}/${fqn.path}/${fqn.name}`;
 }

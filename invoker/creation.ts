@@ -60,7 +60,7 @@ export class ContainerCreator {
       return fail("ShuttingDownError", `Invoker "${invokerId}" is shutting down`);
     }
     const memoryMb = message.whiskActionMetaData.limits.memory;
-    const reservation = ledger.reserve(memoryMb);
+    const reservation = ledger.reserve(memoryMb) ?? await this.#reserveByEvicting(message);
     if (!reservation) {
       const { freeMb } = ledger.snapshot();
       return fail(
@@ -76,6 +76,27 @@ export class ContainerCreator {
       reservation.release();
       return fail("UnknownError", `Cannot create the container: ${String(error)}`);
     }
+  }
+
+  /**
+   * Idle containers are a cache: when they hold the memory a new container
+   * needs, the longest idle of other actions go, rather than the new action
+   * waiting until they time out.
+   */
+  async #reserveByEvicting(message: ContainerCreationMessage): Promise<Reservation | undefined> {
+    const { ledger, pool } = this.#deps;
+    const memoryMb = message.whiskActionMetaData.limits.memory;
+    const neededMb = memoryMb - ledger.snapshot().freeMb;
+    const action = `${message.invocationNamespace}/${entityPath(message.action)}`;
+    const victims = pool.evictable(neededMb, action);
+    if (victims.length === 0) return undefined;
+    logger.info("Evicting {count} idle containers to make room for {action}", {
+      count: victims.length,
+      action,
+      containerIds: victims.map((c) => c.id),
+    });
+    await Promise.all(victims.map((c) => c.stop({ kind: "evicted" })));
+    return ledger.reserve(memoryMb);
   }
 
   async #createReserved(

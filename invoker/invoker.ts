@@ -41,6 +41,8 @@ import { Registration } from "./registration.ts";
 import { MemoryLedger, type MemorySnapshot } from "./resources.ts";
 
 const logger = getLogger("invoker");
+// A container counts as reclaimable memory once it has waited this long for work.
+const RECLAIMABLE_AFTER_IDLE_MS = 2_000;
 
 /** The part of the configuration the invoker core uses. */
 export type InvokerCoreConfig =
@@ -147,7 +149,13 @@ class InvokerRuntime implements Invoker {
     this.#ledger = new MemoryLedger(config.userMemoryMb);
     this.#leased = new LeasedKeys(deps.store, session.leaseId);
     const key = this.#keys.invoker(config.invokerId);
-    this.#registration = new Registration(this.#leased, key, config, this.#ledger);
+    this.#registration = new Registration(
+      this.#leased,
+      key,
+      config,
+      this.#ledger,
+      () => this.#pool.reclaimableMb(Date.now(), RECLAIMABLE_AFTER_IDLE_MS),
+    );
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#metrics = new InvokerMetrics(deps.metrics ?? createMetrics(), {
       pool: this.#pool,

@@ -196,3 +196,44 @@ Deno.test("Invoker skips malformed commands and acks failures with their error",
   assert(w.acks.every((a) => a.reason && a.reason.length > 0));
   assertEquals(w.invoker.containers, 0);
 });
+
+Deno.test("Invoker evicts the longest idle containers of other actions to make room", async () => {
+  await using w = await world(); // 512 MB
+  const put = async (name: string) => {
+    const { rev: _rev, updated: _updated, ...input } = actionFixture({ name, memoryMb: 256 });
+    return await w.put(input);
+  };
+  const [a, b, c] = [await put("a"), await put("b"), await put("c")];
+  const create = async (action: ActionDoc) => {
+    const creation = creationFixture(action, w.fake.port);
+    await w.bus.send("invoker3", [{ value: JSON.stringify(creation) }]);
+    await eventually(
+      `the ack of ${action.name}`,
+      () => w.acks.some((ack) => ack.creationId === creation.creationId),
+    );
+    return w.acks.find((ack) => ack.creationId === creation.creationId)!;
+  };
+  await create(a);
+  await create(b); // memory full: a and b idle, a the longest
+  // Schedulers see idle containers' memory as free once they have waited a while.
+  assertEquals(w.invoker.memory().freeMb, 0);
+  await eventually(
+    "idle memory reported as free",
+    async () => (await invokerKey(w.store))?.freeMemory === 512,
+    5_000,
+  );
+  const containerKeys = async () =>
+    (await w.store.getPrefix("unit/namespace/guest/guest/")).kvs.map((kv) => kv.key.split("/")[4])
+      .sort();
+  // Another container of b must not evict b's own idle one: a goes.
+  assertEquals((await create(b)).error, undefined);
+  assertEquals(await containerKeys(), ["b", "b"]);
+  // c needs 256 MB: the longest idle b goes, the other b stays.
+  assertEquals((await create(c)).error, undefined);
+  assertEquals(await containerKeys(), ["b", "c"]);
+  assertEquals(w.invoker.memory().busyMb, 512);
+  assertEquals((await create(c)).error, undefined);
+  assertEquals(await containerKeys(), ["c", "c"]);
+  // Nothing idle belongs to another action now: a third c container finds no room.
+  assertEquals((await create(c)).error, "ResourceNotEnoughError");
+});

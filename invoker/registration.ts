@@ -16,20 +16,36 @@ export class Registration {
   readonly #key: string;
   readonly #identity: InvokerIdentity;
   readonly #ledger: MemoryLedger;
+  readonly #reclaimableMb: () => number;
   #status: InvokerStatus = "up";
   #written = "";
 
-  /** Writes nothing yet; call {@linkcode Registration.report}. */
-  constructor(keys: LeasedKeys, key: string, identity: InvokerIdentity, ledger: MemoryLedger) {
+  /**
+   * Writes nothing yet; call {@linkcode Registration.report}. `reclaimableMb`
+   * is the memory of idle containers a new container may take.
+   */
+  constructor(
+    keys: LeasedKeys,
+    key: string,
+    identity: InvokerIdentity,
+    ledger: MemoryLedger,
+    reclaimableMb: () => number = () => 0,
+  ) {
     this.#keys = keys;
     this.#key = key;
     this.#identity = identity;
     this.#ledger = ledger;
+    this.#reclaimableMb = reclaimableMb;
   }
 
   /** Writes the record if it differs from what was last written. */
   async report(): Promise<void> {
-    const message = resourceMessage(this.#identity, this.#status, this.#ledger.snapshot());
+    const message = resourceMessage(
+      this.#identity,
+      this.#status,
+      this.#ledger.snapshot(),
+      this.#reclaimableMb(),
+    );
     const value = JSON.stringify(message);
     if (value === this.#written) return;
     await this.#keys.set(this.#key, value);
