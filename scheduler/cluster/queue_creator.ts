@@ -60,7 +60,8 @@ export class QueueCreator {
   /**
    * Makes sure the queue exists and answers its leader. Of many concurrent
    * callers, only the one that marks the creation in etcd places the queue;
-   * the others wait for the leader key it produces.
+   * the others wait for the leader key it produces. A queue placed on this
+   * scheduler alone (the only one registered) needs no marker.
    *
    * @throws {RpcError} UNAVAILABLE when no leader appears in time
    */
@@ -68,12 +69,18 @@ export class QueueCreator {
     const { store, keys, selfSid, leaseId } = this.#deps;
     const existing = await this.#leader(target);
     if (existing) return existing;
+    const peers = await this.#deps.peers.list();
+    if (!peers.slice(0, this.#replicas).some((peer) => peer.sid !== selfSid)) {
+      // Placed here alone: the leader key decides between racing callers, no marker needed.
+      const local = await this.#place(target, peers);
+      return local?.leader ?? await this.#waitForLeader(target, signal);
+    }
     const marker = keys.queueCreation(target.invocationNamespace, target.fqn);
     const mark = await store.createIfAbsent(marker, selfSid, { leaseId: leaseId() });
     if (mark.created) {
       let local: QueueRole | undefined;
       try {
-        local = await this.#place(target, await this.#deps.peers.list());
+        local = await this.#place(target, peers);
       } finally {
         // Not awaited: callers racing this one find the leader key, not the marker.
         void store.deleteIfCreateRevision(marker, mark.kv.createRevision).catch(() => false);

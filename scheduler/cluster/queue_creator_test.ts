@@ -58,6 +58,42 @@ Deno.test("QueueCreator.create() answers the leader its own join reported, witho
   assertEquals(await store.get(keys.queueCreation("guest", "guest/hello")), undefined);
 });
 
+Deno.test("QueueCreator.create() on the only registered scheduler writes no creation marker", async () => {
+  await using store = new MemoryStore();
+  const lease = await store.grantLease(60);
+  await register(store, "s0", 0);
+  const created: string[] = [];
+  const recording = new Proxy(store, {
+    get(target, name, receiver) {
+      if (name === "createIfAbsent") {
+        return (key: string, value: string, options?: { leaseId?: string }) => {
+          created.push(key);
+          return target.createIfAbsent(key, value, options);
+        };
+      }
+      const value = Reflect.get(target, name, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as Store;
+  using peers = new RecordingPeers(recording, keys);
+  const creator = new QueueCreator({
+    store: recording,
+    keys,
+    peers,
+    selfSid: "s0",
+    leaseId: () => lease.id,
+    join: (): Promise<QueueRole> => Promise.resolve({ role: "leader", leader: self }),
+  });
+  assertEquals(await creator.create(target), self);
+  assertEquals(created, []);
+  // With another scheduler to place on, the marker arbitrates between callers.
+  await register(store, "s1", 1);
+  await new Promise((r) => setTimeout(r, 300));
+  await creator.create({ ...target, fqn: "guest/other" });
+  assertEquals(created, [keys.queueCreation("guest", "guest/other")]);
+  assertEquals(peers.joins, ["s1"]);
+});
+
 Deno.test("QueueCreator does not recruit again for a queue it is placing: the chosen peers joined already", async () => {
   await using store = new MemoryStore();
   const lease = await store.grantLease(60);
