@@ -61,20 +61,22 @@ export class QueueCreator {
    * Makes sure the queue exists and answers its leader. Of many concurrent
    * callers, only the one that marks the creation in etcd places the queue;
    * the others wait for the leader key it produces. A queue placed on this
-   * scheduler alone (the only one registered) needs no marker.
+   * scheduler alone (the only one registered) needs neither the marker nor a
+   * first read of the leader key: joining it answers the leader.
    *
    * @throws {RpcError} UNAVAILABLE when no leader appears in time
    */
   async create(target: QueueTarget, signal?: AbortSignal): Promise<QueueLeader> {
     const { store, keys, selfSid, leaseId } = this.#deps;
-    const existing = await this.#leader(target);
-    if (existing) return existing;
     const peers = await this.#deps.peers.list();
     if (!peers.slice(0, this.#replicas).some((peer) => peer.sid !== selfSid)) {
-      // Placed here alone: the leader key decides between racing callers, no marker needed.
+      // Placed here alone: joining competes for the leader key, which answers who
+      // leads (also when the queue exists) and decides between racing callers.
       const local = await this.#place(target, peers);
       return local?.leader ?? await this.#waitForLeader(target, signal);
     }
+    const existing = await this.#leader(target);
+    if (existing) return existing;
     const marker = keys.queueCreation(target.invocationNamespace, target.fqn);
     const mark = await store.createIfAbsent(marker, selfSid, { leaseId: leaseId() });
     if (mark.created) {

@@ -120,3 +120,21 @@ Deno.test("QueueCreator does not recruit again for a queue it is placing: the ch
   await creator.recruit({ invocationNamespace: "guest", fqn: "guest/other", revision: null });
   assertEquals(peers.joins.sort(), ["s1", "s1", "s2", "s2"]);
 });
+
+Deno.test("QueueCreator.create() on the only registered scheduler answers an existing leader its join found", async () => {
+  await using store = new MemoryStore();
+  const lease = await store.grantLease(60);
+  await register(store, "s0", 0);
+  using peers = new RecordingPeers(store, keys);
+  const other: QueueLeader = { host: "127.0.0.1", rpcPort: 9, sid: "s9" };
+  const creator = new QueueCreator({
+    store,
+    keys,
+    peers,
+    selfSid: "s0",
+    leaseId: () => lease.id,
+    // The key is held by a scheduler not registered (yet, or any more): this one follows it.
+    join: (): Promise<QueueRole> => Promise.resolve({ role: "follower", leader: other }),
+  });
+  assertEquals(await creator.create(target), other);
+});
