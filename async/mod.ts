@@ -3,4 +3,5 @@
  *
  * @module
  */
+export { type FlushOutcome, GroupCommit } from "./group_commit.ts";
 export { sleep } from "./sleep.ts";

@@ -26,6 +26,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from "./bus.ts";
+import { GroupCommit } from "@faas/async";
 import type { TopicPartition } from "./offset_tracker.ts";
 
 const logger = getLogger("bus", "kafka");
@@ -150,6 +151,11 @@ export function connectKafka(options: KafkaBusOptions): Promise<KafkaBus> {
   return KafkaBus.connect(options);
 }
 
+interface Outgoing {
+  readonly topic: string;
+  readonly records: readonly OutgoingRecord[];
+}
+
 /** A {@linkcode Bus} on Apache Kafka; create it with {@linkcode connectKafka}. */
 export class KafkaBus implements Bus {
   #settings: Settings;
@@ -158,6 +164,8 @@ export class KafkaBus implements Bus {
   #admin: Admin;
   #subscriptions = new Set<KafkaSubscription>();
   #closing: Promise<void> | undefined;
+  // Sends issued while a produce request is in flight share the next request.
+  readonly #produce = new GroupCommit<Outgoing>((batch) => this.#sendBatch(batch));
 
   private constructor(settings: Settings, kafka: Kafka, producer: Producer, admin: Admin) {
     this.#settings = settings;
@@ -227,14 +235,24 @@ export class KafkaBus implements Bus {
     this.#assertOpen(`send to topic "${topic}"`);
     if (records.length === 0) return;
     try {
-      await this.#producer.send({
-        topic,
-        acks: -1,
-        messages: records.map(({ key, value }) => ({ key: key ?? null, value })),
-      });
+      await this.#produce.submit({ topic, records });
     } catch (error) {
       throw new BusUnavailableError(`Cannot send to topic "${topic}"`, { cause: error });
     }
+  }
+
+  /** One produce request for several sends; records keep their order per topic. */
+  async #sendBatch(batch: readonly Outgoing[]): Promise<void> {
+    const byTopic = new Map<string, { key: string | null; value: string }[]>();
+    for (const { topic, records } of batch) {
+      const messages = byTopic.get(topic) ?? [];
+      for (const { key, value } of records) messages.push({ key: key ?? null, value });
+      byTopic.set(topic, messages);
+    }
+    await this.#producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
   }
 
   /** Starts a group member; it joins in the background, see {@linkcode Subscription.ready}. */
