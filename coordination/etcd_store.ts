@@ -47,6 +47,7 @@ import {
   type LeaseGrant,
   LeaseNotFoundError,
   type PrefixSnapshot,
+  type PutEntry,
   type PutOptions,
   type Store,
   StoreUnavailableError,
@@ -177,6 +178,20 @@ export class EtcdStore implements Store {
     return this.#call(async () => {
       await this.#client.kv.put({ key: bytes(key), value: bytes(value), lease: leaseId ?? 0 });
     }, { retry: true, leaseId });
+  }
+
+  putAll(entries: readonly PutEntry[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    const leaseId = entries.find((e) => e.leaseId !== undefined)?.leaseId;
+    return this.#call(async () => {
+      await this.#client.kv.txn({
+        compare: [],
+        success: entries.map(({ key, value, leaseId }) => ({
+          request_put: { key: bytes(key), value: bytes(value), lease: leaseId ?? 0 },
+        })),
+        failure: [],
+      });
+    }, { retry: true, ...(leaseId === undefined ? {} : { leaseId }) });
   }
 
   delete(key: string): Promise<boolean> {

@@ -14,6 +14,7 @@ import {
   type LeaseGrant,
   LeaseNotFoundError,
   type PrefixSnapshot,
+  type PutEntry,
   type PutOptions,
   type Store,
   StoreUnavailableError,
@@ -89,6 +90,14 @@ export class MemoryStore implements Store {
 
   put(key: string, value: string, options: PutOptions = {}): Promise<void> {
     return this.#run(() => void this.#write(key, value, options.leaseId));
+  }
+
+  putAll(entries: readonly PutEntry[]): Promise<void> {
+    return this.#run(() => {
+      // Every lease is checked before anything is written: all or none.
+      for (const { leaseId } of entries) if (leaseId !== undefined) this.#lease(leaseId);
+      for (const { key, value, leaseId } of entries) this.#write(key, value, leaseId);
+    });
   }
 
   delete(key: string): Promise<boolean> {

@@ -32,6 +32,7 @@ export type {
   KeyValue,
   LeaseGrant,
   PrefixSnapshot,
+  PutEntry,
   PutOptions,
   Store,
   WatchEvent,

@@ -49,6 +49,12 @@ export interface PutOptions {
   leaseId?: string;
 }
 
+/** One write of {@linkcode Store.putAll}. */
+export interface PutEntry extends PutOptions {
+  readonly key: string;
+  readonly value: string;
+}
+
 /** Options for {@linkcode Store.watchPrefix}. */
 export interface WatchOptions {
   /** Ends the watch; the iterator then returns. */
@@ -105,6 +111,11 @@ export interface Store extends AsyncDisposable {
   countPrefix(prefix: string): Promise<number>;
   /** Writes `key`, replacing any previous value (and lease binding). */
   put(key: string, value: string, options?: PutOptions): Promise<void>;
+  /**
+   * Writes every entry in one atomic step (one etcd transaction): all or
+   * none. Cheaper for the store than as many `put`s.
+   */
+  putAll(entries: readonly PutEntry[]): Promise<void>;
   /** Returns whether the key existed. */
   delete(key: string): Promise<boolean>;
   /** Returns how many keys were deleted. */

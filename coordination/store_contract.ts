@@ -77,6 +77,26 @@ function defineReadWriteTests(define: Define): void {
     assertEquals(second.createRevision, first.createRevision);
     assertGreater(second.modRevision, first.modRevision);
   });
+  define("putAll", "writes every entry, with its lease, or none", async (store, p) => {
+    const lease = await store.grantLease(30);
+    await store.putAll([
+      { key: `${p}a`, value: "1" },
+      { key: `${p}b`, value: "2", leaseId: lease.id },
+    ]);
+    const [a, b] = [await store.get(`${p}a`), await store.get(`${p}b`)];
+    assertEquals([a?.value, a?.leaseId, b?.value, b?.leaseId], ["1", undefined, "2", lease.id]);
+    await store.revokeLease(lease.id);
+    await assertRejects(
+      () =>
+        store.putAll([
+          { key: `${p}c`, value: "3" },
+          { key: `${p}d`, value: "4", leaseId: lease.id },
+        ]),
+      LeaseNotFoundError,
+    );
+    assertEquals(await store.get(`${p}c`), undefined, "nothing written when one write fails");
+    await store.putAll([]);
+  });
   define("delete", "reports whether the key existed", async (store, p) => {
     await store.put(`${p}k`, "v");
     assertEquals(await store.delete(`${p}k`), true);

@@ -9,6 +9,7 @@ import type {
   KeyValue,
   LeaseGrant,
   PrefixSnapshot,
+  PutEntry,
   PutOptions,
   Store,
   WatchEvent,
@@ -39,6 +40,9 @@ export class LossyStore implements Store {
   }
   put(key: string, value: string, options?: PutOptions): Promise<void> {
     return this.#inner.put(key, value, options);
+  }
+  putAll(entries: readonly PutEntry[]): Promise<void> {
+    return this.#inner.putAll(entries);
   }
   delete(key: string): Promise<boolean> {
     return this.#inner.delete(key);

@@ -1,5 +1,6 @@
 import { assertEquals, assertRejects } from "@std/assert";
-import { MemoryStore, type Store } from "@faas/coordination";
+import { connectEtcd, MemoryStore, type PutEntry, type Store } from "@faas/coordination";
+import { LossyStore } from "@faas/coordination/testing_lossy";
 import { newActivationId, StatusCode, type WhiskActivation } from "@faas/proto";
 import type { ActivationStore } from "./activation_store.ts";
 import { MemoryActivationStore } from "./memory_activation_store.ts";
@@ -96,6 +97,47 @@ Deno.test("StoreActivationStore passes on store failures", async () => {
   await store.close();
   const activations = new StoreActivationStore(store, "whisk");
   await assertRejects(() => activations.put(record("a", 1)));
+});
+
+/** Counts transactions, to see records share them. */
+class CountingStore extends LossyStore {
+  writes = 0;
+  override putAll(entries: readonly PutEntry[]): Promise<void> {
+    this.writes++;
+    return super.putAll(entries);
+  }
+}
+
+Deno.test("StoreActivationStore writes records stored at the same time in few transactions", async () => {
+  await using inner = new MemoryStore();
+  const store = new CountingStore(inner);
+  const activations = new StoreActivationStore(store, "whisk");
+  const records = Array.from({ length: 100 }, (_, i) => record(`a${i}`, i));
+  await Promise.all(records.map((r) => activations.put(r)));
+  assertEquals(await activations.count("guest"), 100);
+  // The first goes alone; the 99 that queued meanwhile fit in two (64 per transaction).
+  assertEquals(store.writes, 3);
+});
+
+Deno.test("StoreActivationStore on etcd refuses a record too large alone, storing its batch mates", async () => {
+  const endpoints = (Deno.env.get("FAAS_ETCD_ENDPOINTS") ?? "http://127.0.0.1:23790").split(",");
+  await using store = await connectEtcd({ endpoints });
+  const cluster = `actstore${crypto.randomUUID().slice(0, 8)}`;
+  const activations = new StoreActivationStore(store, cluster, { retentionSeconds: 60 });
+  const huge = record("huge", 2);
+  huge.response.result = { big: "x".repeat(2 * 1_048_576) }; // over etcd's 1.5 MiB request limit
+  const small = [record("a", 1), record("b", 3), record("c", 4)];
+  const outcomes = await Promise.allSettled([
+    activations.put(small[0]!),
+    activations.put(huge),
+    activations.put(small[1]!),
+    activations.put(small[2]!),
+  ]);
+  assertEquals(outcomes.map((o) => o.status), ["fulfilled", "rejected", "fulfilled", "fulfilled"]);
+  for (const r of small) {
+    assertEquals((await activations.get("guest", r.activationId))?.name, r.name);
+  }
+  await store.deletePrefix(`${cluster}/`);
 });
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {

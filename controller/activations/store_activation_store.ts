@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { GroupCommit } from "@faas/async";
 import { LeaseNotFoundError, type Store } from "@faas/coordination";
 import { WhiskActivation } from "@faas/proto";
 import { getLogger } from "@std/log";
@@ -36,6 +37,26 @@ import {
 
 const logger = getLogger("controller", "activations");
 
+// etcd allows 128 operations per transaction (two per record) and requests
+// up to 1.5 MiB; a batch stays well inside both.
+const MAX_RECORDS_PER_WRITE = 64;
+const MAX_BATCH_BYTES = 512 * 1024;
+
+/** Where each batch ends: consecutive records up to MAX_BATCH_BYTES, at least one each. */
+function batchEnds(sizes: readonly number[]): number[] {
+  const ends: number[] = [];
+  let bytes = 0;
+  sizes.forEach((size, i) => {
+    if (i > 0 && bytes + size > MAX_BATCH_BYTES) {
+      ends.push(i);
+      bytes = 0;
+    }
+    bytes += size;
+  });
+  if (sizes.length > 0) ends.push(sizes.length);
+  return ends;
+}
+
 const StoredSummary = z.looseObject({
   namespace: z.string(),
   name: z.string(),
@@ -50,6 +71,11 @@ const StoredSummary = z.looseObject({
   annotations: z.array(z.object({ key: z.string(), value: z.unknown() })),
   cause: z.string().optional(),
 });
+
+interface RecordEntry {
+  readonly key: string;
+  readonly value: string;
+}
 
 /** Options for {@linkcode StoreActivationStore}. */
 export interface StoreActivationStoreOptions {
@@ -67,6 +93,10 @@ export class StoreActivationStore implements ActivationStore {
   readonly #bucketSeconds: number;
   readonly #now: () => number;
   #lease: { readonly bucket: number; readonly id: Promise<string> } | undefined;
+  readonly #writes = new GroupCommit<WhiskActivation>(
+    (records) => this.#writeAll(records),
+    MAX_RECORDS_PER_WRITE,
+  );
 
   /**
    * Uses `store` under the prefix `cluster`.
@@ -85,17 +115,53 @@ export class StoreActivationStore implements ActivationStore {
     this.#now = now;
   }
 
-  async put(record: WhiskActivation): Promise<void> {
+  /**
+   * Stores the record and its summary. Records stored at the same time share
+   * one etcd transaction, so a busy controller makes few writes.
+   */
+  put(record: WhiskActivation): Promise<void> {
+    return this.#writes.submit(record);
+  }
+
+  async #writeAll(records: readonly WhiskActivation[]): Promise<unknown[]> {
+    const encoded = records.map((record) => this.#entries(record));
+    const errors: unknown[] = [];
+    let start = 0;
+    for (const end of batchEnds(encoded.map(([full]) => full.value.length))) {
+      const batch = encoded.slice(start, end);
+      start = end;
+      try {
+        await this.#writeWithLease(batch);
+        errors.push(...batch.map(() => undefined));
+      } catch (error) {
+        // One record the store refuses must not cost the others: alone, each gets its own answer.
+        for (const entries of batch) {
+          errors.push(
+            batch.length === 1
+              ? error
+              : await this.#writeWithLease([entries]).then(() => undefined, (e) => e),
+          );
+        }
+      }
+    }
+    return errors;
+  }
+
+  /** The record's two keys: the full record and its summary in the index. */
+  #entries(record: WhiskActivation): [RecordEntry, RecordEntry] {
     const ns = record.namespace;
-    const value = JSON.stringify(record);
-    const summary = JSON.stringify(summarize(record));
+    return [
+      { key: this.#recordKey(ns, record.activationId), value: JSON.stringify(record) },
+      {
+        key: this.#indexKey(ns, record.start, record.activationId),
+        value: JSON.stringify(summarize(record)),
+      },
+    ];
+  }
+
+  async #writeWithLease(batch: readonly (readonly RecordEntry[])[]): Promise<void> {
     const write = (leaseId: string) =>
-      Promise.all([
-        this.#store.put(this.#recordKey(ns, record.activationId), value, { leaseId }),
-        this.#store.put(this.#indexKey(ns, record.start, record.activationId), summary, {
-          leaseId,
-        }),
-      ]);
+      this.#store.putAll(batch.flat().map((entry) => ({ ...entry, leaseId })));
     const leaseId = await this.#currentLease();
     try {
       await write(leaseId);
