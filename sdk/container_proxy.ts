@@ -80,6 +80,13 @@ export interface ContainerProxyOptions {
   readonly retryDelayMs?: number;
   /** Consecutive `no_queue` answers from the current leader before giving up. @default {20} */
   readonly maxNoQueueRetries?: number;
+  /**
+   * How long to keep looking for a leader before terminating with
+   * `no_leader`. A scheduler that lost its lease (etcd overloaded, a pause)
+   * registers again within seconds; containers that waited keep their warm
+   * state instead of being recreated. @default {10_000}
+   */
+  readonly noLeaderGraceMs?: number;
 }
 
 type Step = { readonly done: false } | { readonly done: true; readonly reason: CloseReason };
@@ -171,7 +178,7 @@ export class ContainerProxy implements AsyncDisposable {
   }
 
   async #loop(): Promise<CloseReason> {
-    const first = this.#options.endpoint ?? await this.#resolve();
+    const first = this.#options.endpoint ?? await this.#leaderWithinGrace();
     if (!first) return { kind: "no_leader" };
     this.#connect(first);
     while (!this.#stop.signal.aborted) {
@@ -227,7 +234,7 @@ export class ContainerProxy implements AsyncDisposable {
   // The queue is not on the scheduler we call: it moved, or it is gone everywhere.
   async #onNoQueue(): Promise<Step> {
     const { maxNoQueueRetries = 20 } = this.#options;
-    const leader = await this.#resolveOrUndefined();
+    const leader = await this.#leaderWithinGrace();
     if (!leader) return { done: true, reason: { kind: "no_leader" } };
     if (this.#reconnectIfMoved(leader)) {
       this.#noQueueInARow = 0;
@@ -250,7 +257,7 @@ export class ContainerProxy implements AsyncDisposable {
       address: this.address,
       error: error.message,
     });
-    const leader = await this.#resolveOrUndefined();
+    const leader = await this.#leaderWithinGrace();
     if (!leader) return { done: true, reason: { kind: "no_leader" } };
     this.#reconnectIfMoved(leader);
     await this.#backoff(++this.#failuresInARow);
@@ -334,6 +341,17 @@ export class ContainerProxy implements AsyncDisposable {
       }
     }
     return undefined;
+  }
+
+  /** The leader, looked up again with backoff while none is found, for up to the grace period. */
+  async #leaderWithinGrace(): Promise<SchedulerEndpoints | undefined> {
+    const { noLeaderGraceMs = 10_000 } = this.#options;
+    const deadline = Date.now() + noLeaderGraceMs;
+    for (let attempt = 1;; attempt++) {
+      const leader = await this.#resolveOrUndefined();
+      if (leader || this.#stop.signal.aborted || Date.now() >= deadline) return leader;
+      await this.#backoff(attempt);
+    }
   }
 
   #connect(endpoint: SchedulerEndpoints): void {

@@ -78,6 +78,7 @@ function options(overrides: Partial<ContainerProxyOptions>): ContainerProxyOptio
     fetchToken: "token",
     resolver: fixedResolver(undefined),
     retryDelayMs: 5,
+    noLeaderGraceMs: 0,
     ...overrides,
   };
 }
@@ -150,6 +151,28 @@ Deno.test("ContainerProxy terminates with no_leader when etcd has no leader for 
   );
   assertEquals(await proxy.closed, { kind: "no_leader" });
   assertEquals(scheduler.requests.at(-1)?.alive, false);
+});
+
+Deno.test("ContainerProxy waits out a short gap without a leader instead of terminating", async () => {
+  await using scheduler = await FakeScheduler.start([activation()], { kind: "no_queue" });
+  const known: { leader?: { host: string; rpcPort: number } } = {};
+  let lookups = 0;
+  const resolver = {
+    resolve: () => {
+      lookups++;
+      return Promise.resolve(known.leader);
+    },
+  };
+  let ran = 0;
+  const proxy = ContainerProxy.start(
+    options({ resolver, noLeaderGraceMs: 5_000 }),
+    () => Promise.resolve(void ran++),
+  );
+  await waitFor(() => lookups >= 3); // no leader yet: still looking
+  known.leader = scheduler.endpoint;
+  await waitFor(() => ran === 1);
+  await proxy.close();
+  assertEquals(await proxy.closed, { kind: "stopped" });
 });
 
 Deno.test("ContainerProxy terminates with no_leader when it has nowhere to start", async () => {

@@ -128,6 +128,8 @@ export async function startContainer(
     containerId,
     fetchToken: await tokens.mint("guest", `guest/${action}`),
     resolver: storeLeaderResolver(store, cluster.name),
+    // Tests of termination need not wait the production grace period.
+    noLeaderGraceMs: 500,
     ...(rpcPort === undefined ? {} : { endpoint: { host: "127.0.0.1", rpcPort } }),
   }, handler);
 }
