@@ -29,6 +29,10 @@ import { NoSchedulerError, ThrottledError } from "./errors.ts";
 
 const logger = getLogger("controller", "balancer");
 
+// How long the schedulers last seen registered still take activations while
+// none is registered (they are re-registering after a lost lease).
+const REGISTRATION_GAP_MS = 30_000;
+
 /** The throttling flags the balancer consults. */
 export interface ThrottleCheck {
   /** Whether invoking `fqn` in `namespace` must be refused. */
@@ -101,6 +105,7 @@ export class PoolBalancer {
   readonly #keys: ClusterKeys;
   readonly #topics: Topics;
   readonly #now: () => number;
+  #lastSeen: { readonly states: SchedulerStates[]; readonly atMs: number } | undefined;
 
   /** Creates a balancer over `deps`. */
   constructor(deps: PoolBalancerDeps) {
@@ -195,10 +200,17 @@ export class PoolBalancer {
 
   async #leastLoaded(): Promise<string> {
     const { kvs } = await this.#deps.store.getPrefix(this.#keys.schedulers);
-    const states = kvs.flatMap((kv) => {
+    let states = kvs.flatMap((kv) => {
       const state = SchedulerStates.safeParse(parseJson(kv.value));
       return state.success ? [state.data] : [];
     });
+    const now = this.#now();
+    if (states.length > 0) this.#lastSeen = { states, atMs: now };
+    else if (this.#lastSeen && now - this.#lastSeen.atMs <= REGISTRATION_GAP_MS) {
+      // A scheduler that lost its lease registers again within seconds, and its
+      // topic keeps what is sent meanwhile: better than refusing the invoke.
+      states = this.#lastSeen.states;
+    }
     if (states.length === 0) throw new NoSchedulerError(this.#deps.cluster);
     const fewest = Math.min(...states.map((s) => s.queueSize));
     const candidates = states.filter((s) => s.queueSize === fewest);

@@ -28,7 +28,12 @@ function state(sid: string, queueSize: number): string {
   });
 }
 
-async function setup(throttled = false, leaders?: LeaderLookup, namespaceContainerLimit?: number) {
+async function setup(
+  throttled = false,
+  leaders?: LeaderLookup,
+  namespaceContainerLimit?: number,
+  now = () => 1_234,
+) {
   const store = new MemoryStore();
   const bus = new MemoryBus();
   const received = new Map<string, ActivationMessage[]>();
@@ -50,7 +55,7 @@ async function setup(throttled = false, leaders?: LeaderLookup, namespaceContain
     throttles: { isThrottled: () => throttled },
     ...(leaders ? { leaders } : {}),
     ...(namespaceContainerLimit === undefined ? {} : { namespaceContainerLimit }),
-    now: () => 1_234,
+    now,
   });
   const dispose = async () => {
     await subscription.close();
@@ -149,6 +154,22 @@ Deno.test("PoolBalancer.publish() picks the least loaded scheduler without a lea
   await env.store.put("whisk/queue/guest/guest/hello/leader", "{broken");
   const { placement } = await env.balancer.publish({ action, caller, blocking: false, params: {} });
   assertEquals(placement, { kind: "least_loaded", sid: "1" });
+});
+
+Deno.test("PoolBalancer.publish() keeps using the last seen schedulers for 30 s while none is registered", async () => {
+  let nowMs = 1_000;
+  await using env = await setup(false, undefined, undefined, () => nowMs);
+  await env.store.put("whisk/scheduler/1", state("1", 0));
+  await env.balancer.publish({ action, caller, blocking: false, params: {} });
+  await env.store.delete("whisk/scheduler/1"); // its lease was lost; it registers again soon
+  nowMs += 29_000;
+  const { placement } = await env.balancer.publish({ action, caller, blocking: false, params: {} });
+  assertEquals(placement, { kind: "least_loaded", sid: "1" });
+  nowMs += 31_000;
+  await assertRejects(
+    () => env.balancer.publish({ action, caller, blocking: false, params: {} }),
+    NoSchedulerError,
+  );
 });
 
 Deno.test("PoolBalancer.publish() refuses without schedulers, or when throttled", async () => {
