@@ -128,6 +128,8 @@ export async function burstBenchmark(options: BurstOptions): Promise<BurstResult
     settings: {
       FAAS_CLUSTER: cluster,
       FAAS_KAFKA_TOPIC_PREFIX: `${cluster}-`,
+      // Records outlive the run only briefly: a long series of runs must not fill etcd.
+      CONTROLLER_ACTIVATION_RETENTION_SECONDS: "600",
       // Containers stay for the whole run: every creation is one the burst needed.
       CONTAINER_IDLE_MS: "600000",
       CONTROLLER_NAMESPACE_CONTAINER_LIMIT: String(namespaceContainerLimit),

@@ -1,47 +1,145 @@
 /**
- * Container creation benchmarks through the whole system (controller,
- * scheduler, invoker with process containers) on real etcd and Kafka:
- * cold start latency, warm latency, and how fast containers scale up to a
- * burst.
+ * Benchmarks through the whole system (controller, scheduler, invoker with
+ * process containers) on real etcd and Kafka, with their baseline: the same
+ * action runtime called directly on `/run`.
+ *
+ * - direct `/run`: one process container of the same runtime, initialized
+ *   with the same code, called over loopback HTTP without the platform;
+ * - warm: blocking invokes through the REST API, one at a time;
+ * - sustained: many clients invoking warm actions at once for a while;
+ * - cold starts: a fresh action per invoke.
  *
  * @module
  */
-import type { Store } from "@faas/coordination";
+import { ProcessContainerFactory } from "@faas/invoker";
 import { startEmbedded } from "../dev/embedded.ts";
-import { progress, summarize } from "./stats.ts";
+import { progress, round, summarize, timeSequential } from "./stats.ts";
 
 const GUEST =
   "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
 const HEADERS = { authorization: `Basic ${btoa(GUEST)}`, "content-type": "application/json" };
-const SLEEP_100 =
-  "function main() { return new Promise((r) => setTimeout(() => r({ ok: true }), 100)); }";
 const ECHO = "function main(p) { return p; }";
 
+/** Options for {@linkcode containerBenchmarks}. */
+export interface ContainerBenchOptions {
+  readonly etcdEndpoints: readonly string[];
+  readonly kafkaBrokers: readonly string[];
+  /** Timed warm invokes (and direct calls). @default {500} */
+  readonly samples?: number;
+  /** How long the sustained load runs. @default {10_000} */
+  readonly sustainedMs?: number;
+  /** Clients of the sustained load. @default {16} */
+  readonly sustainedClients?: number;
+}
+
 /** Runs the container benchmarks against a fresh embedded system on etcd and Kafka. */
-export async function containerBenchmarks(options: {
-  etcdEndpoints: readonly string[];
-  kafkaBrokers: readonly string[];
-  store: Store;
-}) {
+export async function containerBenchmarks(options: ContainerBenchOptions) {
+  const samples = options.samples ?? 500;
+  progress("baseline: direct /run on a process container");
+  const directRunSamples = await directRunBaseline(samples);
+  const directRun = summarize(directRunSamples);
   const cluster = `benchc${Date.now() % 1_000_000}`;
   await using system = await startEmbedded({
     port: 0,
+    metricsPort: -1,
     etcdEndpoints: options.etcdEndpoints,
     kafkaBrokers: options.kafkaBrokers,
     settings: {
       FAAS_CLUSTER: cluster,
       FAAS_KAFKA_TOPIC_PREFIX: `${cluster}-`,
-      CONTAINER_IDLE_MS: "30000",
+      // Records outlive the run only briefly: a long series of runs must not fill etcd.
+      CONTROLLER_ACTIVATION_RETENTION_SECONDS: "600",
+      CONTAINER_IDLE_MS: "60000",
     },
   });
   const api = `${system.url}/api/v1/namespaces/_`;
   progress("system: cold starts");
   const coldStart = await coldStarts(api, 8);
-  progress("system: warm blocking invokes");
-  const warm = await warmInvokes(api, 200);
-  progress("system: scale-up to a burst");
-  const scaleUp = await burst(api, options.store, cluster, 300);
-  return { coldStart, warm, scaleUp };
+  progress(`system: ${samples} warm blocking invokes`);
+  const warmSamples = await warmInvokes(api, samples);
+  const warm = summarize(warmSamples);
+  const sustained = await sustainedLoad(
+    api,
+    options.sustainedClients ?? 16,
+    options.sustainedMs ?? 10_000,
+  );
+  return {
+    directRun,
+    warm,
+    overhead: {
+      p50Ms: round(warm.p50Ms - directRun.p50Ms),
+      p99Ms: round(warm.p99Ms - directRun.p99Ms),
+    },
+    coldStart,
+    sustained,
+    samples: { directRun: directRunSamples, warm: warmSamples },
+  };
+}
+
+/** `/run` of an echo action on a process container of the invoker's runtime, without the platform. */
+async function directRunBaseline(n: number) {
+  await using factory = new ProcessContainerFactory();
+  await using container = await factory.create({
+    id: "bench-direct",
+    kind: "nodejs:20",
+    memoryMb: 256,
+  });
+  const post = async (path: string, body: unknown) => {
+    const r = await fetch(`${container.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    await r.text();
+    if (!r.ok) throw new Error(`${path} answered ${r.status}`);
+  };
+  await post("/init", { value: { name: "echo", main: "main", code: ECHO, binary: false } });
+  const run = () =>
+    post("/run", { value: {}, activation_id: "0", deadline: String(Date.now() + 60_000) });
+  return await timeSequential(n, 100, run);
+}
+
+/** `clients` loops of blocking invokes over 8 warm actions for `durationMs`: completions per second. */
+async function sustainedLoad(api: string, clients: number, durationMs: number) {
+  const actions = Array.from({ length: 8 }, (_, i) => `steady${i}`);
+  for (const name of actions) await put(api, name, ECHO);
+  progress(`system: sustained load warm-up (${clients} clients)`);
+  await loadFor(api, actions, clients, 3_000);
+  progress(`system: sustained load, ${clients} clients for ${durationMs / 1000} s`);
+  const { ok, errors, seconds } = await loadFor(api, actions, clients, durationMs);
+  return {
+    clients,
+    actions: actions.length,
+    completed: ok,
+    errors,
+    activationsPerSecond: Math.round(ok / seconds),
+  };
+}
+
+async function loadFor(
+  api: string,
+  actions: readonly string[],
+  clients: number,
+  durationMs: number,
+) {
+  const started = performance.now();
+  const until = started + durationMs;
+  let ok = 0;
+  let errors = 0;
+  await Promise.all(Array.from({ length: clients }, async (_, client) => {
+    for (let i = client; performance.now() < until; i++) {
+      const name = actions[i % actions.length]!;
+      const r = await fetch(`${api}/actions/${name}?blocking=true&result=true`, {
+        method: "POST",
+        headers: HEADERS,
+        body: "{}",
+      });
+      await r.body?.cancel();
+      if (r.status === 200) ok++;
+      else errors++;
+    }
+  }));
+  return { ok, errors, seconds: (performance.now() - started) / 1000 };
 }
 
 async function put(api: string, name: string, code: string): Promise<void> {
@@ -76,65 +174,10 @@ async function coldStarts(api: string, n: number) {
   return summarize(samples);
 }
 
-async function warmInvokes(api: string, n: number) {
+async function warmInvokes(api: string, n: number): Promise<number[]> {
   await put(api, "warm", ECHO);
   for (let i = 0; i < 20; i++) await invokeBlocking(api, "warm");
   const samples: number[] = [];
   for (let i = 0; i < n; i++) samples.push(await invokeBlocking(api, "warm"));
-  return summarize(samples);
-}
-
-/** `n` non-blocking invokes of a 100 ms action at once; containers and drain over time. */
-async function burst(api: string, store: Store, cluster: string, n: number) {
-  await put(api, "burst", SLEEP_100);
-  const started = performance.now();
-  const timeline: { ms: number; containers: number }[] = [];
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      timeline.push({
-        ms: performance.now() - started,
-        containers: await store.countPrefix(`${cluster}/namespace/guest/guest/burst/`),
-      });
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
-  const ids = await Promise.all(Array.from({ length: n }, async () => {
-    const r = await fetch(`${api}/actions/burst`, { method: "POST", headers: HEADERS, body: "{}" });
-    return (await r.json()).activationId as string;
-  }));
-  const drainedMs = await waitForRecords(api, ids, started);
-  sampling = false;
-  await sampler;
-  const peak = Math.max(...timeline.map((t) => t.containers));
-  const reached = (share: number) =>
-    timeline.find((t) => t.containers >= Math.ceil(peak * share))?.ms ?? NaN;
-  return {
-    activations: n,
-    peakContainers: peak,
-    firstContainerMs: Math.round(reached(1 / peak)),
-    ninetyPercentOfPeakMs: Math.round(reached(0.9)),
-    drainMs: Math.round(drainedMs),
-  };
-}
-
-async function waitForRecords(
-  api: string,
-  ids: readonly string[],
-  started: number,
-): Promise<number> {
-  const pending = new Set(ids);
-  const deadline = Date.now() + 120_000;
-  while (pending.size > 0 && Date.now() < deadline) {
-    for (const id of [...pending]) {
-      const r = await fetch(`${api}/activations/${id}`, { headers: HEADERS });
-      await r.body?.cancel();
-      if (r.ok) pending.delete(id);
-    }
-    if (pending.size > 0) await new Promise((r) => setTimeout(r, 100));
-  }
-  if (pending.size > 0) {
-    throw new Error(`${pending.size} of ${ids.length} activations never completed`);
-  }
-  return performance.now() - started;
+  return samples;
 }

@@ -89,6 +89,7 @@ async function startTracedSystem(cluster: string, options: HopOptions, collector
       FAAS_ETCD_ENDPOINTS: options.etcdEndpoints.join(","),
       FAAS_KAFKA_BROKERS: options.kafkaBrokers.join(","),
       CONTAINER_IDLE_MS: "60000",
+      CONTROLLER_ACTIVATION_RETENTION_SECONDS: "600",
     },
     stdout: "piped",
     stderr: "null",

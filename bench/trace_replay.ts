@@ -49,6 +49,8 @@ const POLICIES = {
   },
 } as const;
 const FIXED_KEEP_ALIVE_MS = 600_000;
+// Fixed, adaptive, adaptive, fixed: a load that drifts during the run (the
+// machine may be shared) weighs on both policies alike.
 const ORDER = ["fixed", "adaptive", "adaptive", "fixed"] as const;
 
 /** What one policy's replay measured. */
@@ -140,6 +142,8 @@ export async function traceReplayBenchmark(options: {
   etcdEndpoints: readonly string[];
   kafkaBrokers: readonly string[];
   seed?: number;
+  /** Replays per policy: 2 alternates them as fixed, adaptive, adaptive, fixed. @default {2} */
+  rounds?: 1 | 2;
   signal?: AbortSignal;
 }): Promise<TraceReplayResult> {
   const seed = options.seed ?? DEFAULT_SEED;
@@ -155,10 +159,9 @@ export async function traceReplayBenchmark(options: {
       `${arrivals.length} invocations over ${trace.minutes} trace minutes at ${SPEEDUP}x`,
   );
   const started = performance.now();
-  // Fixed, adaptive, adaptive, fixed: a load that drifts during the run (the
-  // machine is shared) weighs on both policies alike.
+  const order = options.rounds === 1 ? ORDER.slice(0, 2) : ORDER;
   const runs: Run[] = [];
-  for (const policy of ORDER) {
+  for (const policy of order) {
     runs.push(await replay(policy, trace.functions.length, arrivals, options));
   }
   const fixed = combine(runs.filter((r) => r.result.policy === "fixed"));
@@ -169,7 +172,9 @@ export async function traceReplayBenchmark(options: {
     note: `Replayed at ${SPEEDUP}x: one trace minute per wall second; run times and keep-alive ` +
       `times are scaled by 1/${SPEEDUP}, so one wall container-second is one trace ` +
       `container-minute. Container time is counted from the start of a replay to the end of ` +
-      `the trace. Each policy is replayed twice, in the order ${ORDER.join(", ")}, each time ` +
+      `the trace. Each policy is replayed ${order.length / 2} time(s), in the order ${
+        order.join(", ")
+      }, each time ` +
       `on a fresh system; counts and container time are means per replay, latencies are ` +
       `over both replays' activations.`,
     trace: { ...summary, minutes: trace.minutes, activeMeanContainers },
@@ -219,6 +224,8 @@ async function replay(
     settings: {
       FAAS_CLUSTER: cluster,
       FAAS_KAFKA_TOPIC_PREFIX: `${cluster}-`,
+      // Records outlive the run only briefly: a long series of runs must not fill etcd.
+      CONTROLLER_ACTIVATION_RETENTION_SECONDS: "600",
       INVOKER_USER_MEMORY_MB: "16384",
       // Containers check their keep-alive when a fetch comes back empty:
       // every 250 ms is 15 trace seconds, fine enough for minute-scale times.
@@ -362,4 +369,53 @@ async function collectRecords(
   }
   if (pending.length > 0) progress(`trace replay: ${pending.length} records never arrived`);
   return records;
+}
+
+/** The result as a Markdown report. */
+export function traceReplayMarkdown(result: TraceReplayResult): string {
+  const t = result.trace;
+  const rows: [string, (p: PolicyResult) => string | number][] = [
+    ["invocations (succeeded)", (p) => `${p.invocations} (${p.succeeded})`],
+    ["failed by status / missing", (p) => `${JSON.stringify(p.failedByStatus)} / ${p.missing}`],
+    ["cold starts", (p) => p.coldStarts],
+    ["cold-start ratio", (p) => p.coldStartRatio],
+    ["idle (wasted) container-s", (p) => p.idleContainerSeconds],
+    ["busy container-s", (p) => p.busyContainerSeconds],
+    ["idle share of container time", (p) => p.wastedShare],
+    ["containers created", (p) => p.containersCreated],
+    ["latency p50 / p99 ms", (p) => `${p.latency.p50Ms} / ${p.latency.p99Ms}`],
+    ["overhead p50 / p99 ms", (p) => `${p.overhead.p50Ms} / ${p.overhead.p99Ms}`],
+    ["run time per replay s", (p) => Math.round(p.runMs / 100) / 10],
+  ];
+  return [
+    "## Trace replay: keep-alive policies",
+    "",
+    `Seed ${result.seed}: ${t.functions} functions (${t.invoked} invoked, ` +
+    `${t.atMostHourly} not at all), ${t.invocations} invocations over ${t.minutes} trace minutes; ` +
+    `the busiest tenth of the functions make ${Math.round(t.topTenthShare * 100)} % of them; ` +
+    `${t.activeMeanContainers} activations run at once on average. Triggers: ` +
+    `${Object.entries(t.byTrigger).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
+    "",
+    result.note,
+    "",
+    "| | fixed | adaptive |",
+    "| --- | --- | --- |",
+    ...rows.map(([name, get]) => `| ${name} | ${get(result.fixed)} | ${get(result.adaptive)} |`),
+    "",
+    `Fixed: ${JSON.stringify(result.fixed.settings)}`,
+    "",
+    `Adaptive: ${JSON.stringify(result.adaptive.settings)}`,
+    "",
+    "Each replay:",
+    "",
+    "| policy | cold starts | idle container-s | busy container-s | containers | overhead p50 ms |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...result.runs.map((p) =>
+      `| ${p.policy} | ${p.coldStarts} | ${p.idleContainerSeconds} | ${p.busyContainerSeconds} | ` +
+      `${p.containersCreated} | ${p.overhead.p50Ms} |`
+    ),
+    "",
+    `All replays took ${Math.round(result.replayMs / 1_000)} s.`,
+    "",
+  ].join("\n");
 }
