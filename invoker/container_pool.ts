@@ -51,14 +51,19 @@ export class ContainerPool {
   }
 
   /**
-   * Idle containers to stop so that `neededMb` more memory is free, longest
-   * idle first, leaving alone the action `keep` (`namespace/path/name`): its
-   * scheduler asked for another container, so its idle ones are about to be
-   * used. Empty when the idle containers cannot free enough.
+   * Containers idle for at least `minIdleMs` to stop so that `neededMb` more
+   * memory is free, longest idle first, leaving alone the action `keep`
+   * (`namespace/path/name`): its scheduler asked for another container, so
+   * its idle ones are about to be used. A container between two activations
+   * of a busy action is idle for milliseconds only; taking it would make
+   * busy actions evict each other's containers in turn. Empty when the idle
+   * containers cannot free enough.
    */
-  evictable(neededMb: number, keep: string): ActionContainer[] {
+  evictable(neededMb: number, keep: string, nowMs: number, minIdleMs: number): ActionContainer[] {
     const idle = this.list()
-      .filter((c) => c.idleSinceMs !== undefined && actionOf(c) !== keep)
+      .filter((c) =>
+        c.idleSinceMs !== undefined && nowMs - c.idleSinceMs >= minIdleMs && actionOf(c) !== keep
+      )
       .sort((a, b) => a.idleSinceMs! - b.idleSinceMs!);
     const chosen: ActionContainer[] = [];
     let freedMb = 0;

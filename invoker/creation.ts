@@ -35,6 +35,8 @@ export interface ContainerCreatorDeps {
   readonly ledger: MemoryLedger;
   readonly pool: ContainerPool;
   readonly containers: ActionContainerDeps;
+  /** Only containers idle at least this long may be stopped to make room. */
+  readonly evictAfterIdleMs: number;
   /** True once the invoker is shutting down: creations are refused. */
   readonly shuttingDown: () => boolean;
   /** Aborts container starts in progress (on shutdown). */
@@ -88,7 +90,7 @@ export class ContainerCreator {
     const memoryMb = message.whiskActionMetaData.limits.memory;
     const neededMb = memoryMb - ledger.snapshot().freeMb;
     const action = `${message.invocationNamespace}/${entityPath(message.action)}`;
-    const victims = pool.evictable(neededMb, action);
+    const victims = pool.evictable(neededMb, action, Date.now(), this.#deps.evictAfterIdleMs);
     if (victims.length === 0) return undefined;
     logger.info("Evicting {count} idle containers to make room for {action}", {
       count: victims.length,

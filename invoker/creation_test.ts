@@ -27,6 +27,7 @@ async function outcomeOf(
     factory: failingFactory,
     ledger,
     pool: new ContainerPool(),
+    evictAfterIdleMs: 0,
     containers: {
       keys: new LeasedKeys(store, (await store.grantLease(10)).id),
       resolver: { resolve: () => Promise.resolve(undefined) },

@@ -41,8 +41,6 @@ import { Registration } from "./registration.ts";
 import { MemoryLedger, type MemorySnapshot } from "./resources.ts";
 
 const logger = getLogger("invoker");
-// A container counts as reclaimable memory once it has waited this long for work.
-const RECLAIMABLE_AFTER_IDLE_MS = 2_000;
 
 /** The part of the configuration the invoker core uses. */
 export type InvokerCoreConfig =
@@ -79,6 +77,12 @@ export interface InvokerOptions {
   readonly reportIntervalMs?: number;
   /** Tuning of the per-container activation runner. */
   readonly runner?: ActivationRunnerOptions;
+  /**
+   * A container's memory counts as free for other actions (reported to
+   * schedulers, taken by a creation that needs room) once it has waited this
+   * long for work. @default {2_000}
+   */
+  readonly reclaimAfterIdleMs?: number;
 }
 
 /** A running invoker. */
@@ -154,7 +158,7 @@ class InvokerRuntime implements Invoker {
       key,
       config,
       this.#ledger,
-      () => this.#pool.reclaimableMb(Date.now(), RECLAIMABLE_AFTER_IDLE_MS),
+      () => this.#pool.reclaimableMb(Date.now(), options.reclaimAfterIdleMs ?? 2_000),
     );
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#metrics = new InvokerMetrics(deps.metrics ?? createMetrics(), {
@@ -218,6 +222,7 @@ class InvokerRuntime implements Invoker {
       factory: this.#deps.factory,
       ledger: this.#ledger,
       pool: this.#pool,
+      evictAfterIdleMs: options.reclaimAfterIdleMs ?? 2_000,
       containers: {
         keys: this.#leased,
         resolver: storeLeaderResolver(this.#deps.store, this.#config.cluster),

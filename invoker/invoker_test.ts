@@ -11,7 +11,12 @@ import {
 } from "@faas/proto";
 import { activationFixture } from "@faas/proto/testing";
 import { ProcessContainerFactory } from "./container/process_factory.ts";
-import { createInvoker, type Invoker, type InvokerCoreConfig } from "./invoker.ts";
+import {
+  createInvoker,
+  type Invoker,
+  type InvokerCoreConfig,
+  type InvokerOptions,
+} from "./invoker.ts";
 import { actionFixture, creationFixture, eventually, FakeScheduler } from "./_testing.ts";
 
 const CONFIG: InvokerCoreConfig = {
@@ -35,7 +40,7 @@ interface World extends AsyncDisposable {
   put(action: Omit<Parameters<ActionCatalog["put"]>[0], never>): Promise<ActionDoc>;
 }
 
-async function world(): Promise<World> {
+async function world(options: InvokerOptions = {}): Promise<World> {
   const store = new MemoryStore();
   const bus = new MemoryBus();
   const factory = new ProcessContainerFactory();
@@ -57,6 +62,7 @@ async function world(): Promise<World> {
   ];
   const invoker = await createInvoker(CONFIG, { store, bus, catalog, factory }, {
     reportIntervalMs: 50,
+    ...options,
   });
   return {
     store,
@@ -198,7 +204,7 @@ Deno.test("Invoker skips malformed commands and acks failures with their error",
 });
 
 Deno.test("Invoker evicts the longest idle containers of other actions to make room", async () => {
-  await using w = await world(); // 512 MB
+  await using w = await world({ reclaimAfterIdleMs: 0 }); // 512 MB
   const put = async (name: string) => {
     const { rev: _rev, updated: _updated, ...input } = actionFixture({ name, memoryMb: 256 });
     return await w.put(input);
@@ -236,4 +242,22 @@ Deno.test("Invoker evicts the longest idle containers of other actions to make r
   assertEquals(await containerKeys(), ["c", "c"]);
   // Nothing idle belongs to another action now: a third c container finds no room.
   assertEquals((await create(c)).error, "ResourceNotEnoughError");
+});
+
+Deno.test("Invoker does not evict containers that were busy moments ago", async () => {
+  await using w = await world(); // containers count as reclaimable after 2 s idle
+  const created = async (name: string) => {
+    const { rev: _rev, updated: _updated, ...input } = actionFixture({ name, memoryMb: 256 });
+    const creation = creationFixture(await w.put(input), w.fake.port);
+    await w.bus.send("invoker3", [{ value: JSON.stringify(creation) }]);
+    await eventually(
+      `the ack of ${name}`,
+      () => w.acks.some((ack) => ack.creationId === creation.creationId),
+    );
+    return w.acks.find((ack) => ack.creationId === creation.creationId)!;
+  };
+  await created("a");
+  await created("b");
+  assertEquals((await created("c")).error, "ResourceNotEnoughError");
+  assertEquals(w.invoker.containers, 2);
 });
