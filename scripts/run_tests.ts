@@ -30,6 +30,7 @@ const PACKAGES = [
   "scheduler",
   "invoker",
   "controller",
+  "bench",
 ];
 
 interface Totals {
