@@ -16,6 +16,7 @@
 import { connectKafka } from "@faas/bus";
 import {
   ActivationServiceClient,
+  CLUSTER_TOKEN_METADATA_KEY,
   FETCH_TOKEN_METADATA_KEY,
   FetchTokens,
   QueueServiceClient,
@@ -104,6 +105,9 @@ async function measure(n: number, options: QueueCapacityOptions): Promise<QueueC
   // either process (README, "Known runtime issue").
   const queueClient = new QueueServiceClient(`127.0.0.1:${host.rpcPort}`);
   host.defer(() => queueClient.close());
+  const metadata = {
+    [CLUSTER_TOKEN_METADATA_KEY]: await new FetchTokens(SECRET).mintCluster(),
+  };
   const started = performance.now();
   let next = 0;
   let lastReported = 0;
@@ -120,7 +124,10 @@ async function measure(n: number, options: QueueCapacityOptions): Promise<QueueC
       // As a controller would: UNAVAILABLE (etcd out of reach for a moment) is retried.
       for (let attempt = 1;; attempt++) {
         try {
-          const response = await queueClient.createQueue(request, { timeoutMs: 60_000 });
+          const response = await queueClient.createQueue(request, {
+            timeoutMs: 60_000,
+            metadata,
+          });
           if (!response.success) throw new Error(`CreateQueue ${i} failed`);
           break;
         } catch (error) {

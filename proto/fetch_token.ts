@@ -14,6 +14,15 @@
 /** The gRPC metadata key that carries the token. */
 export const FETCH_TOKEN_METADATA_KEY = "x-fetch-token";
 
+/**
+ * The gRPC metadata key of the cluster token, which schedulers present to
+ * each other's QueueService. It is minted like a fetch token for an empty
+ * namespace, which no action can have, so no container holds one.
+ */
+export const CLUSTER_TOKEN_METADATA_KEY = "x-cluster-token";
+
+const CLUSTER_SCOPE = ["", "queue.QueueService"] as const;
+
 const encoder = new TextEncoder();
 
 /** Mints and checks fetch tokens with one cluster secret. */
@@ -46,6 +55,16 @@ export class FetchTokens {
       encoder.encode(`${invocationNamespace}\n${fqn}`),
     );
     return toBase64Url(new Uint8Array(mac));
+  }
+
+  /** The token of the cluster's own programs (see {@linkcode CLUSTER_TOKEN_METADATA_KEY}). */
+  mintCluster(): Promise<string> {
+    return this.mint(...CLUSTER_SCOPE);
+  }
+
+  /** Whether `token` is the cluster token. */
+  verifyCluster(token: string | undefined): Promise<boolean> {
+    return this.verify(token, ...CLUSTER_SCOPE);
   }
 
   /** Whether `token` was minted for exactly this namespace and action. */

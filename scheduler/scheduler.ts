@@ -90,6 +90,7 @@ class SchedulerRuntime implements Scheduler {
   readonly #names: Topics;
   readonly #peers: Peers;
   readonly #creator: QueueCreator;
+  readonly #tokens: FetchTokens;
   readonly #stop = new AbortController();
   readonly #endpoint: { self?: QueueLeader } = {};
   readonly #metrics: SchedulerMetrics;
@@ -124,10 +125,12 @@ class SchedulerRuntime implements Scheduler {
       selfSid: this.id,
       lead: (ns, fqn, rev) => this.queues.lead(ns, fqn, rev),
     });
+    this.#tokens = new FetchTokens(config.fetchTokenSecret);
     this.#creator = new QueueCreator({
       store: deps.store,
       keys: this.#keys,
       peers: this.#peers,
+      clusterToken: () => this.#tokens.mintCluster(),
       selfSid: this.id,
       leaseId: () => this.#session.leaseId,
       join: (ns, fqn, rev) => this.#join(ns, fqn, rev),
@@ -156,7 +159,7 @@ class SchedulerRuntime implements Scheduler {
       bus: deps.bus,
       keys: runtime.#keys,
       topics: runtime.#names,
-      tokens: new FetchTokens(config.fetchTokenSecret),
+      tokens: runtime.#tokens,
       leaseId: () => runtime.#session.leaseId,
       self: () => runtime.#endpoint.self!,
       onOutcome: (outcome) => {
@@ -249,7 +252,7 @@ class SchedulerRuntime implements Scheduler {
       host: config.bindHost,
       port: config.rpcPort,
       activation: activationService(this.queues, {
-        tokens: new FetchTokens(config.fetchTokenSecret),
+        tokens: this.#tokens,
         fetchWaitMs: config.fetchWaitMs,
         queueTimeoutMs: config.queueTimeoutMs,
         onFetch: (outcome, seconds) => this.#metrics.fetched(outcome, seconds),
@@ -257,7 +260,7 @@ class SchedulerRuntime implements Scheduler {
       queue: queueService({
         create: (target, signal) => this.#creator.create(target, signal),
         join: (target) => this.#join(target.invocationNamespace, target.fqn, target.revision),
-      }),
+      }, this.#tokens),
       onInternalError: (error, path) =>
         logger.error("Call {path} failed: {error}", { path, error: String(error) }),
     });

@@ -14,6 +14,7 @@ import {
 import { type CloseReason, ContainerProxy, storeLeaderResolver } from "@faas/sdk";
 import {
   activationFixture,
+  clusterCall,
   ETCD_ENDPOINTS,
   eventually,
   type TestCluster,
@@ -112,12 +113,13 @@ async function createQueues(
   cluster: TestCluster,
   clients: readonly QueueServiceClient[],
 ): Promise<void> {
+  const options = await clusterCall();
   await Promise.all(ACTIONS.map((name, i) =>
     clients[i % clients.length]!.createQueue({
       invocationNamespace: "guest",
       fqn: JSON.stringify({ path: "guest", name, version: "0.0.1" }),
       rev: JSON.stringify("1-a"),
-    })
+    }, options)
   ));
   await eventually("every queue to have a leader", async () => {
     const n = await cluster.store.countPrefix(`${cluster.name}/queue/guest/`);

@@ -7,7 +7,7 @@
  */
 import { type Bus, connectKafka } from "@faas/bus";
 import { connectEtcd, type Store } from "@faas/coordination";
-import { FetchTokens, type Topics, topics } from "@faas/proto";
+import { CLUSTER_TOKEN_METADATA_KEY, FetchTokens, type Topics, topics } from "@faas/proto";
 import { activationFixture } from "@faas/proto/testing";
 import { type ActivationHandler, ContainerProxy, storeLeaderResolver } from "@faas/sdk";
 import {
@@ -20,6 +20,11 @@ import {
 /** The cluster secret the tests' schedulers share. */
 export const SECRET = "integration-test-secret-0123";
 export const tokens = new FetchTokens(SECRET);
+
+/** Call options with the cluster token, which the QueueService asks for. */
+export async function clusterCall(): Promise<{ metadata: Record<string, string> }> {
+  return { metadata: { [CLUSTER_TOKEN_METADATA_KEY]: await tokens.mintCluster() } };
+}
 
 /** etcd endpoints for tests (started by `deno task test`). */
 export const ETCD_ENDPOINTS = (Deno.env.get("FAAS_ETCD_ENDPOINTS") ?? "http://127.0.0.1:23790")

@@ -12,6 +12,7 @@ import { Buffer } from "node:buffer";
 import {
   ActivationServiceClient,
   type CallOptions,
+  CLUSTER_TOKEN_METADATA_KEY,
   CreateQueueRequest,
   CreateQueueResponse,
   decodeFetchResult,
@@ -45,6 +46,7 @@ import {
 } from "./_fuzz.ts";
 import {
   activationFixture,
+  clusterCall,
   eventually,
   type TestCluster,
   testCluster,
@@ -74,9 +76,9 @@ type Method = keyof typeof PATHS;
 const EXPECTED_CODES: Record<Method, readonly RpcCode[]> = {
   fetch: ["INVALID_ARGUMENT", "UNAUTHENTICATED", "PERMISSION_DENIED"],
   reschedule: ["INVALID_ARGUMENT", "UNAUTHENTICATED", "PERMISSION_DENIED"],
-  // QueueService calls come from peers and controllers: no fetch token.
-  create: ["INVALID_ARGUMENT"],
-  join: ["INVALID_ARGUMENT"],
+  // QueueService calls come from the cluster's own programs, with the cluster token.
+  create: ["INVALID_ARGUMENT", "UNAUTHENTICATED", "PERMISSION_DENIED"],
+  join: ["INVALID_ARGUMENT", "UNAUTHENTICATED", "PERMISSION_DENIED"],
 };
 
 /**
@@ -168,7 +170,7 @@ async function createTargetQueue(queues: QueueServiceClient): Promise<void> {
     invocationNamespace: "guest",
     fqn: JSON.stringify(TARGET_FQN),
     rev: JSON.stringify(REVISION),
-  });
+  }, await clusterCall());
   assertEquals(response.success, true);
 }
 
@@ -440,18 +442,19 @@ function scopeOf(c: FuzzCase): { ns: string; fqn: string } {
 
 async function metadataFor(c: FuzzCase): Promise<Record<string, string>> {
   const { ns, fqn } = scopeOf(c);
+  const queueMethod = c.method === "create" || c.method === "join";
+  const key = queueMethod ? CLUSTER_TOKEN_METADATA_KEY : FETCH_TOKEN_METADATA_KEY;
   switch (c.token) {
     case "none":
       return {};
     case "valid":
-      return { [FETCH_TOKEN_METADATA_KEY]: await tokens.mint(ns, fqn) };
+      return { [key]: queueMethod ? await tokens.mintCluster() : await tokens.mint(ns, fqn) };
     case "other_action":
-      return { [FETCH_TOKEN_METADATA_KEY]: await tokens.mint(ns, `${fqn}x`) };
+      // For the QueueService: a container's own fetch token, which must not pass for the cluster's.
+      return { [key]: await tokens.mint(ns, queueMethod ? fqn : `${fqn}x`) };
     case "garbage":
       // Printable ASCII only: grpc-js refuses other header values before sending.
-      return {
-        [FETCH_TOKEN_METADATA_KEY]: ["", "x", "=".repeat(43), "A".repeat(4_096)][c.index % 4]!,
-      };
+      return { [key]: ["", "x", "=".repeat(43), "A".repeat(4_096)][c.index % 4]! };
   }
 }
 
@@ -512,12 +515,14 @@ function checkResponse(c: FuzzCase, response: unknown, what: string): void {
       assertEquals(typeof (response as RescheduleResponse).isRescheduled, "boolean", what);
       return;
     case "create": {
+      assertEquals(c.token, "valid", `${what}: created without the cluster token`);
       const created = response as CreateQueueResponse;
       assertEquals(created.success, true, what);
       assertEquals(QueueLeader.parse(JSON.parse(created.leader)).sid, "0", what);
       return;
     }
     case "join": {
+      assertEquals(c.token, "valid", `${what}: joined without the cluster token`);
       const joined = response as JoinQueueResponse;
       assert(["leader", "follower"].includes(joined.role), `${what}: role ${joined.role}`);
       QueueLeader.parse(JSON.parse(joined.leader));

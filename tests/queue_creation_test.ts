@@ -4,7 +4,7 @@
  */
 import { assertEquals } from "@std/assert";
 import { QueueLeader, QueueServiceClient } from "@faas/proto";
-import { ETCD_ENDPOINTS, eventually, testCluster } from "./_harness.ts";
+import { clusterCall, ETCD_ENDPOINTS, eventually, testCluster } from "./_harness.ts";
 import { spawnScheduler } from "./_processes.ts";
 
 Deno.test("queue creation: 100 concurrent CreateQueue calls over 3 schedulers elect one leader", async () => {
@@ -22,6 +22,7 @@ Deno.test("queue creation: 100 concurrent CreateQueue calls over 3 schedulers el
   const clients = [s0, s1, s2].map((s) => new QueueServiceClient(`127.0.0.1:${s.rpcPort}`));
   try {
     const fqn = JSON.stringify({ path: "guest", name: "popular", version: "0.0.1" });
+    const options = await clusterCall();
     const answers = await Promise.all(
       Array.from(
         { length: 100 },
@@ -30,7 +31,7 @@ Deno.test("queue creation: 100 concurrent CreateQueue calls over 3 schedulers el
             invocationNamespace: "guest",
             fqn,
             rev: JSON.stringify("1-a"),
-          }),
+          }, options),
       ),
     );
     const leaders = new Set(answers.map((a) => a.leader));
@@ -74,7 +75,7 @@ Deno.test("queue creation: the follower takes over when the leader process is ki
     invocationNamespace: "guest",
     fqn,
     rev: JSON.stringify("1-a"),
-  });
+  }, await clusterCall());
   const first = QueueLeader.parse(JSON.parse(leader));
   const [victim, survivor] = first.sid === "a" ? [a, b] : [b, a];
   const killedAt = Date.now();

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Store } from "@faas/coordination";
-import { type ClusterKeys, QueueLeader, RpcError } from "@faas/proto";
+import { CLUSTER_TOKEN_METADATA_KEY, type ClusterKeys, QueueLeader, RpcError } from "@faas/proto";
 import { getLogger } from "@std/log";
 import type { QueueRole } from "../queue/queue_manager.ts";
 import type { Peer, Peers } from "./peers.ts";
@@ -18,6 +18,8 @@ export interface QueueCreatorDeps {
   readonly store: Store;
   readonly keys: ClusterKeys;
   readonly peers: Peers;
+  /** The token peers' QueueService asks for. */
+  readonly clusterToken: () => Promise<string>;
   readonly selfSid: string;
   readonly leaseId: () => string;
   /** Joins the queue locally (see `QueueManager.lead` and `Followers.follow`). */
@@ -134,11 +136,12 @@ export class QueueCreator {
 
   async #joinRemote(peer: Peer, target: QueueTarget): Promise<void> {
     try {
+      const metadata = { [CLUSTER_TOKEN_METADATA_KEY]: await this.#deps.clusterToken() };
       await this.#deps.peers.client(peer).joinQueue({
         invocationNamespace: target.invocationNamespace,
         fqn: target.fqnJson,
         rev: JSON.stringify(target.revision),
-      }, { timeoutMs: 5_000 });
+      }, { timeoutMs: 5_000, metadata });
     } catch (error) {
       logger.warn("Scheduler {sid} did not join the queue of {fqn}: {error}", {
         sid: peer.sid,

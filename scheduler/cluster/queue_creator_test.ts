@@ -48,6 +48,7 @@ Deno.test("QueueCreator.create() answers the leader its own join reported, witho
     keys,
     peers,
     selfSid: "s0",
+    clusterToken: () => Promise.resolve("token"),
     leaseId: () => lease.id,
     // Leads without writing a leader key: polling for one would time out.
     join: (): Promise<QueueRole> => Promise.resolve({ role: "leader", leader: self }),
@@ -81,6 +82,7 @@ Deno.test("QueueCreator.create() on the only registered scheduler writes no crea
     keys,
     peers,
     selfSid: "s0",
+    clusterToken: () => Promise.resolve("token"),
     leaseId: () => lease.id,
     join: (): Promise<QueueRole> => Promise.resolve({ role: "leader", leader: self }),
   });
@@ -107,6 +109,7 @@ Deno.test("QueueCreator does not recruit again for a queue it is placing: the ch
     keys,
     peers,
     selfSid: "s0",
+    clusterToken: () => Promise.resolve("token"),
     leaseId: () => lease.id,
     // Winning the queue triggers recruitment, as QueueManager's onLeading does.
     join: async (ns, fqn, revision): Promise<QueueRole> => {
@@ -132,6 +135,7 @@ Deno.test("QueueCreator.create() on the only registered scheduler answers an exi
     keys,
     peers,
     selfSid: "s0",
+    clusterToken: () => Promise.resolve("token"),
     leaseId: () => lease.id,
     // The key is held by a scheduler not registered (yet, or any more): this one follows it.
     join: (): Promise<QueueRole> => Promise.resolve({ role: "follower", leader: other }),

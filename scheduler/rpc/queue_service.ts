@@ -6,7 +6,10 @@
  */
 import { StoreUnavailableError } from "@faas/coordination";
 import {
+  type CallContext,
+  CLUSTER_TOKEN_METADATA_KEY,
   entityPath,
+  type FetchTokens,
   FullyQualifiedName,
   MalformedFieldError,
   parseJsonField,
@@ -28,20 +31,35 @@ export interface QueueHost {
 
 const NAMESPACE = /^[^/\s][^/]{0,255}$/;
 
-/** Builds the QueueService handlers. */
-export function queueService(host: QueueHost): QueueServiceHandlers {
+/**
+ * Builds the QueueService handlers. Only the cluster's own programs may call
+ * them: every call must carry the cluster token.
+ */
+export function queueService(host: QueueHost, tokens: FetchTokens): QueueServiceHandlers {
   return {
     async createQueue(request, context) {
+      await authorize(tokens, context);
       const target = parseTarget(request);
       const leader = await unavailableOnStore(() => host.create(target, context.signal));
       return { success: true, leader: JSON.stringify(leader) };
     },
-    async joinQueue(request) {
+    async joinQueue(request, context) {
+      await authorize(tokens, context);
       const target = parseTarget(request);
       const { role, leader } = await unavailableOnStore(() => host.join(target));
       return { role, leader: JSON.stringify(leader) };
     },
   };
+}
+
+async function authorize(tokens: FetchTokens, context: CallContext): Promise<void> {
+  const token = context.metadata(CLUSTER_TOKEN_METADATA_KEY);
+  if (token === undefined) {
+    throw new RpcError("UNAUTHENTICATED", `Missing "${CLUSTER_TOKEN_METADATA_KEY}" metadata`);
+  }
+  if (!(await tokens.verifyCluster(token))) {
+    throw new RpcError("PERMISSION_DENIED", "The cluster token is not this cluster's");
+  }
 }
 
 // etcd out of reach is worth retrying: UNAVAILABLE says so, where INTERNAL would not.
