@@ -98,13 +98,26 @@ interface Codec<T> {
   decode(input: Uint8Array): T;
 }
 
+/** What the server received when a request's bytes did not decode. */
+class UndecodableRequest {
+  constructor(readonly reason: string) {}
+}
+
 function method<Req, Res>(path: string, req: Codec<Req>, res: Codec<Res>) {
   return {
     path,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (m: Req) => toBuffer(req.encode(m).finish()),
-    requestDeserialize: (b: Buffer) => req.decode(b),
+    // A throwing deserializer makes grpc-js answer INTERNAL by itself; bytes that
+    // do not decode are the caller's fault, answered INVALID_ARGUMENT by bindHandlers.
+    requestDeserialize: (b: Buffer): Req | UndecodableRequest => {
+      try {
+        return req.decode(b);
+      } catch (error) {
+        return new UndecodableRequest(error instanceof Error ? error.message : String(error));
+      }
+    },
     responseSerialize: (m: Res) => toBuffer(res.encode(m).finish()),
     responseDeserialize: (b: Buffer) => res.decode(b),
     originalName: path.slice(path.lastIndexOf("/") + 1),
@@ -213,6 +226,11 @@ function bindHandlers<S extends Record<string, any>>(
       call: grpc.ServerUnaryCall<unknown, unknown>,
       callback: grpc.sendUnaryData<unknown>,
     ) => {
+      if (call.request instanceof UndecodableRequest) {
+        const reason = `The request does not decode: ${call.request.reason}`;
+        callback(toServiceError(new RpcError("INVALID_ARGUMENT", reason), path, onInternalError));
+        return;
+      }
       serveUnary(call, (req, ctx) => handler.call(handlers, req, ctx))
         .then((res) => callback(null, res))
         .catch((error) => callback(toServiceError(error, path, onInternalError)));

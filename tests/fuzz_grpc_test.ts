@@ -81,15 +81,6 @@ const EXPECTED_CODES: Record<Method, readonly RpcCode[]> = {
   join: ["INVALID_ARGUMENT", "UNAUTHENTICATED", "PERMISSION_DENIED"],
 };
 
-/**
- * grpc-js answers INTERNAL with these details, by itself, when a request's
- * bytes do not decode: proto/grpc.ts lets the codec throw in
- * `requestDeserialize`. It should be INVALID_ARGUMENT; until proto/grpc.ts
- * says so, it is tolerated for raw bytes and out-of-range `lastDuration`
- * values only, never for a request that decodes.
- */
-const UNDECODABLE_DETAILS = "Error deserializing request";
-
 type TokenKind = "none" | "valid" | "other_action" | "garbage";
 
 interface FuzzCase {
@@ -484,7 +475,12 @@ function checkOutcome(c: FuzzCase, outcome: Outcome): void {
     return;
   }
   const { code, message } = outcome.error;
-  if (code === "INTERNAL" && c.mayNotDecode && message.includes(UNDECODABLE_DETAILS)) return;
+  // Bytes that do not decode are the caller's error, never the server's.
+  if (message.includes("does not decode")) {
+    assert(c.mayNotDecode, `${what}: a well-formed request reported as undecodable`);
+    assertEquals(code, "INVALID_ARGUMENT", what);
+    return;
+  }
   if (code === "RESOURCE_EXHAUSTED") {
     assert(c.bytes.length > MAX_REQUEST_BYTES, `${what}: ${code} for ${c.bytes.length} bytes`);
     return;
