@@ -127,7 +127,11 @@ async function fetchWithin(
   queueTimeoutMs: number,
 ): Promise<FetchResult> {
   const gaveUp = new AbortController();
-  const signal = AbortSignal.any([callSignal, gaveUp.signal, AbortSignal.timeout(waitMs)]);
+  // A cleared timer rather than AbortSignal.timeout(): most fetches end early,
+  // and a timeout signal's timer would live on for every one of them.
+  const waited = new AbortController();
+  const waitTimer = setTimeout(() => waited.abort(), waitMs);
+  const signal = AbortSignal.any([callSignal, gaveUp.signal, waited.signal]);
   const pending = source.fetch(fetch, signal);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<"late">((resolve) => {
@@ -138,6 +142,7 @@ async function fetchWithin(
     if (result !== "late") return result;
   } finally {
     clearTimeout(timer);
+    clearTimeout(waitTimer);
   }
   gaveUp.abort();
   pending.then((late) => {
