@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { sleep } from "@faas/async";
+import { abortable, sleep } from "@faas/async";
 import { getLogger } from "@std/log";
 import type { KeyValue, PrefixSnapshot, Store, WatchEvent } from "./store.ts";
 
@@ -237,20 +237,6 @@ export class PrefixMirror<T> implements AsyncDisposable {
     this.#present.delete(key);
     this.#options.onChange?.(key, undefined, entry.value);
   }
-}
-
-/** Settles like `promise`, or rejects with `signal.reason` as soon as `signal` aborts. */
-function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) {
-    promise.catch(() => {}); // settles later; nobody waits for it any more
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 function describe(error: unknown): string {

@@ -2,8 +2,8 @@ import { assertEquals } from "@std/assert";
 import { connectEtcd } from "./etcd_store.ts";
 import { MemoryStore } from "./memory_store.ts";
 import { PrefixMirror } from "./prefix_mirror.ts";
-import type { KeyValue, PrefixSnapshot, Store } from "./store.ts";
-import { LossyStore } from "./testing_lossy_store.ts";
+import type { KeyValue, Store } from "./store.ts";
+import { HeldListingStore, LossyStore } from "./testing_lossy_store.ts";
 
 const endpoints = (Deno.env.get("FAAS_ETCD_ENDPOINTS") ?? "http://127.0.0.1:23790").split(",");
 const numbers = (kv: KeyValue) => kv.value === "" ? undefined : Number(kv.value);
@@ -104,14 +104,3 @@ Deno.test("PrefixMirror.whenReady() rejects with the reason of an aborted signal
   held.release();
   await mirror.whenReady();
 });
-
-/** Holds listings back until the test releases them, to race them with events. */
-class HeldListingStore extends LossyStore {
-  hold = false;
-  release: () => void = () => {};
-  override getPrefix(prefix: string): Promise<PrefixSnapshot> {
-    const listing = super.getPrefix(prefix);
-    if (!this.hold) return listing;
-    return new Promise((resolve) => this.release = () => resolve(listing));
-  }
-}

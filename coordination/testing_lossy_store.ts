@@ -77,3 +77,16 @@ export class LossyStore implements Store {
     return this.close();
   }
 }
+
+/** A {@linkcode LossyStore} whose listings wait for the test's `release()` while `hold` is set. */
+export class HeldListingStore extends LossyStore {
+  /** While true, new listings are held back. */
+  hold = false;
+  /** Lets the listing held last complete. */
+  release: () => void = () => {};
+  override getPrefix(prefix: string): Promise<PrefixSnapshot> {
+    const listing = super.getPrefix(prefix);
+    if (!this.hold) return listing;
+    return new Promise((resolve) => this.release = () => resolve(listing));
+  }
+}

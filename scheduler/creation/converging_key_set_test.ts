@@ -1,6 +1,7 @@
 import { assertEquals } from "@std/assert";
-import { MemoryStore, type PrefixSnapshot } from "@faas/coordination";
+import { MemoryStore } from "@faas/coordination";
 import { ConvergingKeySet } from "./converging_key_set.ts";
+import { HeldListingStore } from "@faas/coordination/testing_lossy";
 import { LossyStore, waitFor } from "./_testing.ts";
 
 const byFirstSegment = (key: string) => key.split("/")[1];
@@ -61,17 +62,6 @@ Deno.test("ConvergingKeySet drops keys of an expired lease whose deletes were lo
   await waitFor("the lease to expire and a listing to notice", () => set.count("a") === 1, 5_000);
   assertEquals(set.has("p/a/kept"), true);
 });
-
-/** Holds listings back until the test releases them, to race them with events. */
-class HeldListingStore extends LossyStore {
-  hold = false;
-  release: () => void = () => {};
-  override getPrefix(prefix: string): Promise<PrefixSnapshot> {
-    const listing = super.getPrefix(prefix);
-    if (!this.hold) return listing;
-    return new Promise((resolve) => this.release = () => resolve(listing));
-  }
-}
 
 Deno.test("ConvergingKeySet keeps events newer than a listing that raced them", async () => {
   await using store = new MemoryStore();
