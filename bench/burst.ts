@@ -13,7 +13,7 @@
  */
 import { connectEtcd, type Store } from "@faas/coordination";
 import { parseSamples, type Sample, sampleSum } from "@faas/metrics";
-import { startEmbedded } from "../dev/embedded.ts";
+import { benchSystem } from "./_system.ts";
 import { type LatencySummary, progress, summarize } from "./stats.ts";
 
 const GUEST =
@@ -118,24 +118,14 @@ export async function burstBenchmark(options: BurstOptions): Promise<BurstResult
   // whole over-provision ceiling (1.5 × the limit) so the limit, not memory, binds.
   const invokerMemoryMb = Math.ceil(namespaceContainerLimit * 1.5) * ACTION_MEMORY_MB;
   const drainTimeoutMs = options.drainTimeoutMs ?? 140_000;
-  const cluster = `burst${Date.now() % 1_000_000}`;
   await using store = await connectEtcd({ endpoints: options.etcdEndpoints });
-  await using system = await startEmbedded({
-    port: 0,
-    metricsPort: -1,
-    etcdEndpoints: options.etcdEndpoints,
-    kafkaBrokers: options.kafkaBrokers,
-    settings: {
-      FAAS_CLUSTER: cluster,
-      FAAS_KAFKA_TOPIC_PREFIX: `${cluster}-`,
-      // Records outlive the run only briefly: a long series of runs must not fill etcd.
-      CONTROLLER_ACTIVATION_RETENTION_SECONDS: "600",
-      // Containers stay for the whole run: every creation is one the burst needed.
-      CONTAINER_IDLE_MS: "600000",
-      CONTROLLER_NAMESPACE_CONTAINER_LIMIT: String(namespaceContainerLimit),
-      INVOKER_USER_MEMORY_MB: String(invokerMemoryMb),
-    },
+  await using system = await benchSystem(options, "burst", {
+    // Containers stay for the whole run: every creation is one the burst needed.
+    CONTAINER_IDLE_MS: "600000",
+    CONTROLLER_NAMESPACE_CONTAINER_LIMIT: String(namespaceContainerLimit),
+    INVOKER_USER_MEMORY_MB: String(invokerMemoryMb),
   });
+  const cluster = system.cluster;
   const api = `${system.url}/api/v1/namespaces/_`;
   const code =
     `function main(p) { return new Promise((r) => setTimeout(() => r(p), ${sleepMs})); }`;

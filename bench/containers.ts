@@ -12,7 +12,7 @@
  * @module
  */
 import { ProcessContainerFactory } from "@faas/invoker";
-import { startEmbedded } from "../dev/embedded.ts";
+import { benchSystem } from "./_system.ts";
 import { progress, round, summarize, timeSequential } from "./stats.ts";
 
 const GUEST =
@@ -38,19 +38,11 @@ export async function containerBenchmarks(options: ContainerBenchOptions) {
   progress("baseline: direct /run on a process container");
   const directRunSamples = await directRunBaseline(samples);
   const directRun = summarize(directRunSamples);
-  const cluster = `benchc${Date.now() % 1_000_000}`;
-  await using system = await startEmbedded({
-    port: 0,
-    metricsPort: -1,
-    etcdEndpoints: options.etcdEndpoints,
-    kafkaBrokers: options.kafkaBrokers,
-    settings: {
-      FAAS_CLUSTER: cluster,
-      FAAS_KAFKA_TOPIC_PREFIX: `${cluster}-`,
-      // Records outlive the run only briefly: a long series of runs must not fill etcd.
-      CONTROLLER_ACTIVATION_RETENTION_SECONDS: "600",
-      CONTAINER_IDLE_MS: "60000",
-    },
+  await using system = await benchSystem(options, "benchc", {
+    CONTAINER_IDLE_MS: "60000",
+    // Room for every container the section starts: it measures the warm
+    // path, not an invoker full of idle containers.
+    INVOKER_USER_MEMORY_MB: "8192",
   });
   const api = `${system.url}/api/v1/namespaces/_`;
   progress("system: cold starts");

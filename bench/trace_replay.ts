@@ -15,7 +15,7 @@
  */
 import { sleep } from "@faas/async";
 import { parseSamples, sampleSum } from "@faas/metrics";
-import { startEmbedded } from "../dev/embedded.ts";
+import { benchSystem } from "./_system.ts";
 import { type LatencySummary, progress, round, summarize } from "./stats.ts";
 import { type Arrival, traceArrivals } from "./trace/arrivals.ts";
 import { generateTrace, summarizeTrace, type TraceSummary } from "./trace/azure_trace.ts";
@@ -214,24 +214,13 @@ async function replay(
   },
 ): Promise<Run> {
   const runStarted = performance.now();
-  const cluster = `trace${policy[0]}${Date.now() % 1_000_000}`;
   const settings = scaledSettings(policy);
-  await using system = await startEmbedded({
-    port: 0,
-    metricsPort: -1,
-    etcdEndpoints: options.etcdEndpoints,
-    kafkaBrokers: options.kafkaBrokers,
-    settings: {
-      FAAS_CLUSTER: cluster,
-      FAAS_KAFKA_TOPIC_PREFIX: `${cluster}-`,
-      // Records outlive the run only briefly: a long series of runs must not fill etcd.
-      CONTROLLER_ACTIVATION_RETENTION_SECONDS: "600",
-      INVOKER_USER_MEMORY_MB: "16384",
-      // Containers check their keep-alive when a fetch comes back empty:
-      // every 250 ms is 15 trace seconds, fine enough for minute-scale times.
-      SCHEDULER_FETCH_WAIT_MS: "250",
-      ...settings,
-    },
+  await using system = await benchSystem(options, `trace${policy[0]}`, {
+    INVOKER_USER_MEMORY_MB: "16384",
+    // Containers check their keep-alive when a fetch comes back empty:
+    // every 250 ms is 15 trace seconds, fine enough for minute-scale times.
+    SCHEDULER_FETCH_WAIT_MS: "250",
+    ...settings,
   });
   const api = `${system.url}/api/v1/namespaces/_`;
   for (let fn = 0; fn < functions; fn++) await putAction(api, `f${fn}`);
