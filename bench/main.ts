@@ -35,6 +35,11 @@ const kafkaBrokers = (env.FAAS_KAFKA_BROKERS ?? "127.0.0.1:29092").split(",");
 async function main(): Promise<void> {
   const { values } = parseArgs({ args: Deno.args, options: { only: { type: "string" } } });
   const only = new Set(values.only?.split(",") ?? SECTIONS);
+  const unknown = [...only].filter((name) => !(SECTIONS as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    progress(`Unknown section(s) ${unknown.join(", ")}; choose from ${SECTIONS.join(", ")}`);
+    Deno.exit(2);
+  }
   const started = performance.now();
   const report: Report = {
     date: new Date().toISOString(),
