@@ -63,10 +63,12 @@ export function latencyCdfSvg(
     );
   }
   for (let percent = 0; percent <= 100; percent += 25) {
-    const py = num(y(percent / 100));
+    const py = y(percent / 100);
     parts.push(
-      `<line x1="${plot.x}" y1="${py}" x2="${plot.x + plot.w}" y2="${py}" stroke="#eee"/>`,
-      `<text x="${plot.x - 6}" y="${py + 4}" text-anchor="end">${percent}</text>`,
+      `<line x1="${plot.x}" y1="${num(py)}" x2="${plot.x + plot.w}" y2="${
+        num(py)
+      }" stroke="#eee"/>`,
+      `<text x="${plot.x - 6}" y="${num(py + 4)}" text-anchor="end">${percent}</text>`,
     );
   }
   sorted.forEach((s, i) => {

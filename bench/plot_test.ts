@@ -29,6 +29,11 @@ Deno.test("latencyCdfSvg() draws one path and two markers per series, with a leg
   const colours = new Set([...svg.matchAll(/<path [^>]*stroke="([^"]+)"/g)].map((m) => m[1]));
   assertEquals(colours.size, 2, "distinct colours");
   assert(!svg.includes("NaN") && !svg.includes("Infinity"));
+  // Every element sits inside the picture.
+  for (const [, name, value] of svg.matchAll(/ (x|y|x1|x2|y1|y2|cx|cy)="(-?[\d.]+)"/g)) {
+    const limit = name!.startsWith("x") || name === "cx" ? 720 : 420;
+    assert(Number(value) >= 0 && Number(value) <= limit, `${name}=${value} outside the picture`);
+  }
 });
 
 Deno.test("latencyCdfSvg() escapes names and title", () => {
