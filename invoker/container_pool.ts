@@ -75,6 +75,31 @@ export class ContainerPool {
     return freedMb >= neededMb ? chosen : [];
   }
 
+  /**
+   * Containers to give up so that `action`, which has none here, gets
+   * `neededMb`: one at a time from the action with the most running
+   * containers, as long as it keeps at least one; its idle containers first.
+   * Empty when that cannot free enough. One busy action must not hold all
+   * the memory while another waits for its first container.
+   */
+  fairShare(neededMb: number, action: string): ActionContainer[] {
+    const running = this.list().filter((c) => c.state === "running");
+    if (running.some((c) => actionOf(c) === action)) return [];
+    const byAction = Map.groupBy(running, actionOf);
+    const chosen: ActionContainer[] = [];
+    let freedMb = 0;
+    while (freedMb < neededMb) {
+      const largest = [...byAction.values()].sort((a, b) => b.length - a.length)[0];
+      if (!largest || largest.length < 2) return [];
+      // Idle first (longest idle first), then busy ones.
+      largest.sort((a, b) => (a.idleSinceMs ?? Infinity) - (b.idleSinceMs ?? Infinity));
+      const victim = largest.shift()!;
+      chosen.push(victim);
+      freedMb += victim.spec.reservation.memoryMb;
+    }
+    return chosen;
+  }
+
   /** Stops every container gracefully and waits until all are removed. */
   async stopAll(): Promise<void> {
     await Promise.all(this.list().map((c) => c.stop()));

@@ -83,21 +83,28 @@ export class ContainerCreator {
   /**
    * Idle containers are a cache: when they hold the memory a new container
    * needs, the longest idle of other actions go, rather than the new action
-   * waiting until they time out.
+   * waiting until they time out. An action with no container here may also
+   * take a container from the action holding the most (see
+   * {@linkcode ContainerPool.fairShare}); a busy one finishes its activation
+   * first, so this creation fails and the scheduler's retry finds the room.
    */
   async #reserveByEvicting(message: ContainerCreationMessage): Promise<Reservation | undefined> {
     const { ledger, pool } = this.#deps;
     const memoryMb = message.whiskActionMetaData.limits.memory;
     const neededMb = memoryMb - ledger.snapshot().freeMb;
     const action = `${message.invocationNamespace}/${entityPath(message.action)}`;
-    const victims = pool.evictable(neededMb, action, Date.now(), this.#deps.evictAfterIdleMs);
+    const idle = pool.evictable(neededMb, action, Date.now(), this.#deps.evictAfterIdleMs);
+    const victims = idle.length > 0 ? idle : pool.fairShare(neededMb, action);
     if (victims.length === 0) return undefined;
-    logger.info("Evicting {count} idle containers to make room for {action}", {
+    logger.info("Evicting {count} containers to make room for {action}", {
       count: victims.length,
       action,
       containerIds: victims.map((c) => c.id),
     });
-    await Promise.all(victims.map((c) => c.stop({ kind: "evicted" })));
+    // Settled, never rejected: a stop that fails (etcd away) must not fail the creation command.
+    const stopped = Promise.allSettled(victims.map((c) => c.stop({ kind: "evicted" })));
+    if (victims.some((c) => c.busy)) return undefined;
+    await stopped;
     return ledger.reserve(memoryMb);
   }
 

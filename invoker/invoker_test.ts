@@ -261,3 +261,42 @@ Deno.test("Invoker does not evict containers that were busy moments ago", async 
   assertEquals((await created("c")).error, "ResourceNotEnoughError");
   assertEquals(w.invoker.containers, 2);
 });
+
+Deno.test("Invoker gives an action with no container one from the action holding the most", async () => {
+  await using w = await world(); // 512 MB; containers count as reclaimable only after 2 s idle
+  const slow = "function main() { return new Promise((r) => setTimeout(() => r({}), 1500)); }";
+  const put = async (name: string) => {
+    const { rev: _rev, updated: _updated, ...input } = actionFixture({
+      name,
+      memoryMb: 256,
+      code: slow,
+    });
+    return await w.put(input);
+  };
+  const create = async (action: ActionDoc) => {
+    const creation = creationFixture(action, w.fake.port);
+    await w.bus.send("invoker3", [{ value: JSON.stringify(creation) }]);
+    await eventually(
+      `the ack of ${action.name}`,
+      () => w.acks.some((ack) => ack.creationId === creation.creationId),
+    );
+    return w.acks.find((ack) => ack.creationId === creation.creationId)!;
+  };
+  const [a, b, c] = [await put("a"), await put("b"), await put("c")];
+  await create(a);
+  await create(a); // a holds all the memory, both containers busy:
+  w.fake.enqueue(
+    activationFixture({ action: { name: "a" }, revision: a.rev }),
+    activationFixture({ action: { name: "a" }, revision: a.rev }),
+  );
+  await eventually("both activations handed out", () => w.fake.queued === 0);
+  await new Promise((resolve) => setTimeout(resolve, 300)); // and running (they take 1.5 s)
+  // b has no container: one of a's is stopped after its activation, and b's retry finds room.
+  assertEquals((await create(b)).error, "ResourceNotEnoughError");
+  await eventually("a container of a to go", () => w.invoker.containers === 1, 5_000);
+  assertEquals((await create(b)).error, undefined);
+  await eventually("a's activations to complete", () => w.completions.length === 2, 5_000);
+  // Neither a nor b has two containers now: c waits instead of taking their last one.
+  assertEquals((await create(c)).error, "ResourceNotEnoughError");
+  assertEquals(w.invoker.containers, 2);
+});
