@@ -70,6 +70,12 @@ export interface PlacementRequest {
   readonly warmInvokerIds?: readonly string[];
   /** Invokers to use only when nothing else fits, e.g. one that just refused. */
   readonly avoidInvokerIds?: readonly string[];
+  /**
+   * The action has no container yet: when no invoker has the memory free,
+   * one container still goes to the invoker with the most memory in use,
+   * which may give up a container of an action that holds several.
+   */
+  readonly first?: boolean;
 }
 
 /** Options for {@linkcode placeContainers}. */
@@ -183,6 +189,13 @@ export function placeContainers(
     const choice = choose(tiers, freeMb, needs.memoryMb, order);
     if (!choice) break;
     take(choice.id, false);
+  }
+  const inUse = (i: InvokerSnapshot) => i.totalMemoryMb - (freeMb.get(i.id) ?? 0);
+  if (placed.length === 0 && request.first) {
+    const fullest = tiers.flat()
+      .filter((i) => i.totalMemoryMb >= needs.memoryMb)
+      .sort((a, b) => inUse(b) - inUse(a))[0];
+    if (fullest) take(fullest.id, false);
   }
   const missing = count - placed.length;
   if (missing === 0) return { placed };

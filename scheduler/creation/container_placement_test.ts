@@ -209,6 +209,19 @@ Deno.test("placeContainers() explains containers it cannot place now", () => {
   });
 });
 
+Deno.test("placeContainers() sends an action's first container to the fullest invoker when none has room", () => {
+  const invokers = [
+    invoker("0", { freeMemoryMb: 0, totalMemoryMb: 1024 }),
+    invoker("1", { freeMemoryMb: 128, totalMemoryMb: 2048 }),
+    invoker("2", { freeMemoryMb: 0, totalMemoryMb: 128 }), // too small to ever host it
+  ];
+  const first = placeContainers(invokers, request({ count: 2, first: true }));
+  assertEquals(ids(first), ["1"], "one container, where the most memory is in use");
+  assertEquals(first.unplaced?.count, 1);
+  const more = placeContainers(invokers, request({ count: 2 }));
+  assertEquals([ids(more), more.unplaced?.count], [[], 2], "not for an action that has some");
+});
+
 Deno.test("unhostable() accepts an action some invoker could host, even when busy or down", () => {
   const invokers = [invoker("0", { status: "down", freeMemoryMb: 0, totalMemoryMb: 4096 })];
   const big = { ...plain, memoryMb: 4096 };

@@ -112,15 +112,13 @@ export class ContainerProvisioner implements AsyncDisposable {
     const fqn = entityPath({ path: action.namespace, name: action.name });
     const record = this.#record(ns, fqn, action.rev);
     if (!this.#counter.isReady(ns)) return NONE;
-    const decision = decide(
-      this.#snapshot(demand, fqn, record),
-      this.#now(),
-      this.#options.decision,
-    );
+    const snapshot = this.#snapshot(demand, fqn, record);
+    const decision = decide(snapshot, this.#now(), this.#options.decision);
     const count = containersToAdd(decision);
     if (count > 0) {
       record.initialized = true;
-      const ids = this.#jobs.create({ invocationNamespace: ns, action, count });
+      const first = snapshot.existing === 0 && snapshot.inProgress === 0;
+      const ids = this.#jobs.create({ invocationNamespace: ns, action, count, first });
       logger.info("Creating {count} containers of {fqn} in {namespace}", {
         count,
         fqn,

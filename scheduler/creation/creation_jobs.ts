@@ -151,7 +151,7 @@ export class CreationJobManager implements AsyncDisposable {
    * @throws {ClosedError} after {@linkcode CreationJobManager.close}
    */
   create(request: CreationRequest): string[] {
-    const { invocationNamespace, action, count } = request;
+    const { invocationNamespace, action, count, first = false } = request;
     const fqn = entityPath({ path: action.namespace, name: action.name });
     if (!Number.isInteger(count) || count < 1) {
       throw new RangeError(`Cannot create "${count}" containers: expected a positive integer`);
@@ -168,7 +168,7 @@ export class CreationJobManager implements AsyncDisposable {
         this.#deps.self().sid,
         creationId,
       );
-      return this.#ledger.add({ creationId, invocationNamespace, action, fqn, key });
+      return this.#ledger.add({ creationId, invocationNamespace, action, fqn, key, first });
     });
     // A microtask later, so that outcomes never reach the caller before the ids.
     queueMicrotask(() => void this.#place(jobs));
@@ -232,6 +232,7 @@ export class CreationJobManager implements AsyncDisposable {
       warmInvokerIds: view.warmInvokerIds,
       // A retry (one job) avoids the invoker that just refused it, if another fits.
       avoidInvokerIds: live.length === 1 && live[0]!.invokerId ? [live[0]!.invokerId] : [],
+      first: live.some((job) => job.first),
     }, { blackboxFraction, reservedMemoryMb: this.#reservations.current() });
     placement.placed.forEach((p, i) => void this.#send(live[i]!, p.invokerId));
     const unplaced = placement.unplaced;

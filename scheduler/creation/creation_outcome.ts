@@ -13,6 +13,12 @@ export interface CreationRequest {
   readonly action: ActionMetadata;
   /** Containers to create, at least 1. */
   readonly count: number;
+  /**
+   * The action has no container and none on the way: an invoker whose
+   * memory is all in use may still make room by giving up a container of an
+   * action that holds several. @default {false}
+   */
+  readonly first?: boolean;
 }
 
 /** Which creation, of which action revision. */

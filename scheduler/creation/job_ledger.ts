@@ -35,6 +35,8 @@ export interface CreationJob {
   reservation: Reservation | undefined;
   /** The put of the in-progress key, once started. */
   registration: Promise<void> | undefined;
+  /** The action's first container (see `CreationRequest.first`). */
+  readonly first?: boolean;
 }
 
 /** A job as the counts see it. */
@@ -50,7 +52,7 @@ export interface PendingCreation {
 /** What identifies a new job. */
 export type NewJob = Pick<
   CreationJob,
-  "creationId" | "invocationNamespace" | "action" | "fqn" | "key"
+  "creationId" | "invocationNamespace" | "action" | "fqn" | "key" | "first"
 >;
 
 interface Timing {
