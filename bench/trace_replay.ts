@@ -63,7 +63,9 @@ export interface PolicyResult {
   readonly succeeded: number;
   /** Records with an error status, by status code (1 application, 2 developer, 3 system error). */
   readonly failedByStatus: Readonly<Record<string, number>>;
-  /** Invokes refused by the controller, or records that never arrived. */
+  /** Invokes the controller did not accept (202), by status or `network`. */
+  readonly refusedByStatus: Readonly<Record<string, number>>;
+  /** Accepted invokes whose record never arrived. */
   readonly missing: number;
   /** Records whose annotations carry `initTime`: the container was started for them. */
   readonly coldStarts: number;
@@ -93,12 +95,15 @@ interface Run {
 function combine(runs: readonly Run[]): PolicyResult {
   const mean = (get: (r: PolicyResult) => number) =>
     round(runs.reduce((sum, r) => sum + get(r.result), 0) / runs.length);
-  const failedByStatus: Record<string, number> = {};
-  for (const { result } of runs) {
-    for (const [status, n] of Object.entries(result.failedByStatus)) {
-      failedByStatus[status] = (failedByStatus[status] ?? 0) + n / runs.length;
+  const meanBy = (get: (r: PolicyResult) => Readonly<Record<string, number>>) => {
+    const means: Record<string, number> = {};
+    for (const { result } of runs) {
+      for (const [status, n] of Object.entries(get(result))) {
+        means[status] = (means[status] ?? 0) + n / runs.length;
+      }
     }
-  }
+    return means;
+  };
   const idle = mean((r) => r.idleContainerSeconds);
   const busy = mean((r) => r.busyContainerSeconds);
   const first = runs[0]!.result;
@@ -107,10 +112,14 @@ function combine(runs: readonly Run[]): PolicyResult {
     settings: first.settings,
     invocations: mean((r) => r.invocations),
     succeeded: mean((r) => r.succeeded),
-    failedByStatus,
+    failedByStatus: meanBy((r) => r.failedByStatus),
+    refusedByStatus: meanBy((r) => r.refusedByStatus),
     missing: mean((r) => r.missing),
     coldStarts: mean((r) => r.coldStarts),
-    coldStartRatio: round(mean((r) => r.coldStarts) / mean((r) => r.invocations - r.missing)),
+    coldStartRatio: round(
+      mean((r) => r.coldStarts) /
+        mean((r) => r.succeeded + Object.values(r.failedByStatus).reduce((a, b) => a + b, 0)),
+    ),
     idleContainerSeconds: idle,
     busyContainerSeconds: busy,
     wastedShare: round(idle / Math.max(1e-9, idle + busy)),
@@ -201,6 +210,8 @@ interface Sent {
   readonly arrival: Arrival;
   readonly sentAt: number;
   readonly activationId: string | undefined;
+  /** The answer's status when the invoke was not accepted, or `network`. */
+  readonly refusal?: string;
 }
 
 async function replay(
@@ -276,7 +287,8 @@ async function replay(
     invocations: sent.length,
     succeeded: succeeded.length,
     failedByStatus,
-    missing: sent.length - done.length,
+    refusedByStatus: countBy(sent.flatMap((s) => s.refusal ? [s.refusal] : [])),
+    missing: sent.filter((s) => s.activationId).length - done.length,
     coldStarts: cold,
     coldStartRatio: round(cold / Math.max(1, done.length)),
     idleContainerSeconds: round(idle),
@@ -323,9 +335,14 @@ async function invoke(api: string, arrival: Arrival): Promise<Sent> {
     const activationId = r.status === 202 && typeof body.activationId === "string"
       ? body.activationId as string
       : undefined;
-    return { arrival, sentAt, activationId };
+    return {
+      arrival,
+      sentAt,
+      activationId,
+      ...(activationId ? {} : { refusal: String(r.status) }),
+    };
   } catch {
-    return { arrival, sentAt, activationId: undefined };
+    return { arrival, sentAt, activationId: undefined, refusal: "network" };
   }
 }
 
@@ -365,7 +382,9 @@ export function traceReplayMarkdown(result: TraceReplayResult): string {
   const t = result.trace;
   const rows: [string, (p: PolicyResult) => string | number][] = [
     ["invocations (succeeded)", (p) => `${p.invocations} (${p.succeeded})`],
-    ["failed by status / missing", (p) => `${JSON.stringify(p.failedByStatus)} / ${p.missing}`],
+    ["records failed, by status", (p) => JSON.stringify(p.failedByStatus)],
+    ["invokes refused, by status", (p) => JSON.stringify(p.refusedByStatus)],
+    ["accepted but no record (lost)", (p) => p.missing],
     ["cold starts", (p) => p.coldStarts],
     ["cold-start ratio", (p) => p.coldStartRatio],
     ["idle (wasted) container-s", (p) => p.idleContainerSeconds],
@@ -407,4 +426,10 @@ export function traceReplayMarkdown(result: TraceReplayResult): string {
     `All replays took ${Math.round(result.replayMs / 1_000)} s.`,
     "",
   ].join("\n");
+}
+
+function countBy(keys: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const key of keys) counts[key] = (counts[key] ?? 0) + 1;
+  return counts;
 }
