@@ -27,9 +27,7 @@
  *   onRevoke: (partitions) => tracker.forget(partitions),
  * });
  * // Periodically:
- * const positions = tracker.committable();
- * await subscription.commit(positions);
- * tracker.markCommitted(positions);
+ * await tracker.commitTo(subscription);
  * ```
  *
  * @module

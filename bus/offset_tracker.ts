@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { BusRecord, CommitPosition } from "./bus.ts";
+import type { BusRecord, CommitPosition, Subscription } from "./bus.ts";
 
 /** A topic and partition pair. */
 export interface TopicPartition {
@@ -98,9 +98,7 @@ function keyOf(topic: string, partition: number): string {
  * const done = tracker.track(record);
  * // ... later, when the work for `record` has finished:
  * done();
- * const positions = tracker.committable();
- * await subscription.commit(positions);
- * tracker.markCommitted(positions);
+ * await tracker.commitTo(subscription);
  * ```
  */
 export class OffsetTracker {
@@ -138,6 +136,19 @@ export class OffsetTracker {
       this.#partitions.get(keyOf(position.topic, position.partition))
         ?.markCommitted(BigInt(position.offset));
     }
+  }
+
+  /**
+   * Commits what moved forward through `subscription` and marks it; resolves
+   * with how many partitions were committed. Rejects, marking nothing, when
+   * the commit fails: the next call tries the same positions again.
+   */
+  async commitTo(subscription: Pick<Subscription, "commit">): Promise<number> {
+    const positions = this.committable();
+    if (positions.length === 0) return 0;
+    await subscription.commit(positions);
+    this.markCommitted(positions);
+    return positions.length;
   }
 
   /** Drops revoked partitions; their unfinished records will be redelivered elsewhere. */

@@ -1,4 +1,5 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertRejects } from "@std/assert";
+import type { CommitPosition } from "./bus.ts";
 import { OffsetTracker } from "./offset_tracker.ts";
 
 function record(offset: number, partition = 0, topic = "t") {
@@ -116,4 +117,23 @@ Deno.test("OffsetTracker stays correct over many out-of-order completions", () =
   assertEquals(tracker.committable(), [{ topic: "t", partition: 0, offset: "2" }]);
   for (let offset = count - 2; offset >= 2; offset -= 2) done[offset]!();
   assertEquals(tracker.committable(), [{ topic: "t", partition: 0, offset: String(count) }]);
+});
+
+Deno.test("OffsetTracker.commitTo() commits what moved, marks it, and keeps it after a failed commit", async () => {
+  const tracker = new OffsetTracker();
+  tracker.track({ topic: "t", partition: 0, offset: "5" })();
+  const commits: CommitPosition[][] = [];
+  let failing = true;
+  const subscription = {
+    commit: (positions: readonly CommitPosition[]) => {
+      if (failing) return Promise.reject(new Error("broker away"));
+      commits.push([...positions]);
+      return Promise.resolve();
+    },
+  };
+  await assertRejects(() => tracker.commitTo(subscription), Error, "broker away");
+  failing = false;
+  assertEquals(await tracker.commitTo(subscription), 1);
+  assertEquals(commits, [[{ topic: "t", partition: 0, offset: "6" }]]);
+  assertEquals(await tracker.commitTo(subscription), 0, "nothing moved since");
 });

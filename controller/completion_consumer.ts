@@ -172,11 +172,9 @@ export class CompletionConsumer implements AsyncDisposable {
   }
 
   async #commit(): Promise<void> {
-    const positions = this.#tracker.committable();
-    if (positions.length === 0 || !this.#subscription) return;
+    if (!this.#subscription) return;
     try {
-      await this.#subscription.commit(positions);
-      this.#tracker.markCommitted(positions);
+      await this.#tracker.commitTo(this.#subscription);
     } catch (error) {
       logger.warn("Cannot commit completion offsets yet: {error}", { error: String(error) });
     }

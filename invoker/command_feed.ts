@@ -124,11 +124,8 @@ function parseCommand(record: BusRecord): ContainerCommand | undefined {
 }
 
 async function commit(subscription: Subscription, tracker: OffsetTracker): Promise<void> {
-  const positions = tracker.committable();
-  if (positions.length === 0) return;
   try {
-    await subscription.commit(positions);
-    tracker.markCommitted(positions);
+    await tracker.commitTo(subscription);
   } catch (error) {
     logger.warn("Cannot commit offsets yet: {error}", { error: String(error) });
   }
