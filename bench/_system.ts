@@ -5,7 +5,14 @@
  *
  * @module
  */
+import { GUEST_KEY } from "@faas/controller";
 import { type Embedded, startEmbedded } from "../dev/embedded.ts";
+
+/** REST headers of the guest: basic auth and a JSON body. */
+export const GUEST_HEADERS = {
+  authorization: `Basic ${btoa(GUEST_KEY)}`,
+  "content-type": "application/json",
+} as const;
 
 /** Where the real services are. */
 export interface Services {

@@ -13,12 +13,9 @@
  */
 import { connectEtcd, type Store } from "@faas/coordination";
 import { parseSamples, type Sample, sampleSum } from "@faas/metrics";
-import { benchSystem } from "./_system.ts";
+import { benchSystem, GUEST_HEADERS } from "./_system.ts";
 import { type LatencySummary, progress, summarize } from "./stats.ts";
 
-const GUEST =
-  "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
-const HEADERS = { authorization: `Basic ${btoa(GUEST)}`, "content-type": "application/json" };
 const ACTION_MEMORY_MB = 128;
 const TICK_MS = 100;
 
@@ -230,7 +227,7 @@ export async function burstBenchmark(options: BurstOptions): Promise<BurstResult
 async function put(api: string, name: string, code: string): Promise<void> {
   const r = await fetch(`${api}/actions/${name}?overwrite=true`, {
     method: "PUT",
-    headers: HEADERS,
+    headers: GUEST_HEADERS,
     body: JSON.stringify({
       exec: { kind: "nodejs:20", code },
       limits: { memory: ACTION_MEMORY_MB },
@@ -250,7 +247,7 @@ async function invoke(
   try {
     const r = await fetch(`${api}/actions/${name}`, {
       method: "POST",
-      headers: HEADERS,
+      headers: GUEST_HEADERS,
       body: "{}",
     });
     const body = await r.text();

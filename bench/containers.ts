@@ -12,12 +12,9 @@
  * @module
  */
 import { ProcessContainerFactory } from "@faas/invoker";
-import { benchSystem } from "./_system.ts";
+import { benchSystem, GUEST_HEADERS } from "./_system.ts";
 import { progress, round, summarize, timeSequential } from "./stats.ts";
 
-const GUEST =
-  "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
-const HEADERS = { authorization: `Basic ${btoa(GUEST)}`, "content-type": "application/json" };
 const ECHO = "function main(p) { return p; }";
 
 /** Options for {@linkcode containerBenchmarks}. */
@@ -123,7 +120,7 @@ async function loadFor(
       const name = actions[i % actions.length]!;
       const r = await fetch(`${api}/actions/${name}?blocking=true&result=true`, {
         method: "POST",
-        headers: HEADERS,
+        headers: GUEST_HEADERS,
         body: "{}",
       });
       await r.body?.cancel();
@@ -137,7 +134,7 @@ async function loadFor(
 async function put(api: string, name: string, code: string): Promise<void> {
   const r = await fetch(`${api}/actions/${name}`, {
     method: "PUT",
-    headers: HEADERS,
+    headers: GUEST_HEADERS,
     body: JSON.stringify({ exec: { kind: "nodejs:20", code } }),
   });
   if (!r.ok) throw new Error(`Cannot create "${name}": ${r.status} ${await r.text()}`);
@@ -148,7 +145,7 @@ async function invokeBlocking(api: string, name: string): Promise<number> {
   const started = performance.now();
   const r = await fetch(`${api}/actions/${name}?blocking=true&result=true`, {
     method: "POST",
-    headers: HEADERS,
+    headers: GUEST_HEADERS,
     body: "{}",
   });
   await r.text();

@@ -10,10 +10,7 @@
  */
 import { type CollectedSpan, TraceCollector } from "@faas/telemetry/testing";
 import { type LatencySummary, progress, summarize } from "./stats.ts";
-
-const GUEST =
-  "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
-const HEADERS = { authorization: `Basic ${btoa(GUEST)}`, "content-type": "application/json" };
+import { GUEST_HEADERS } from "./_system.ts";
 
 /** The intervals of one activation's trace, in the order they happen. */
 export const HOPS = [
@@ -54,7 +51,7 @@ export async function hopBreakdown(options: HopOptions) {
   const api = `${system.url}/api/v1/namespaces/_`;
   const put = await fetch(`${api}/actions/echo`, {
     method: "PUT",
-    headers: HEADERS,
+    headers: GUEST_HEADERS,
     body: JSON.stringify({ exec: { kind: "nodejs:20", code: "function main(p) { return p; }" } }),
   });
   if (!put.ok) throw new Error(`Cannot create the action: ${put.status} ${await put.text()}`);
@@ -64,7 +61,7 @@ export async function hopBreakdown(options: HopOptions) {
   for (let i = 0; i < 30 + invocations; i++) {
     const r = await fetch(`${api}/actions/echo?blocking=true`, {
       method: "POST",
-      headers: HEADERS,
+      headers: GUEST_HEADERS,
       body: "{}",
     });
     const record = await r.json();

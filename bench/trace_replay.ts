@@ -15,7 +15,7 @@
  */
 import { sleep } from "@faas/async";
 import { parseSamples, sampleSum } from "@faas/metrics";
-import { benchSystem } from "./_system.ts";
+import { benchSystem, GUEST_HEADERS } from "./_system.ts";
 import { type LatencySummary, progress, round, summarize } from "./stats.ts";
 import { type Arrival, traceArrivals } from "./trace/arrivals.ts";
 import { generateTrace, summarizeTrace, type TraceSummary } from "./trace/azure_trace.ts";
@@ -24,9 +24,6 @@ import { seededRandom } from "./trace/random.ts";
 /** Trace time per wall time. */
 export const SPEEDUP = 60;
 
-const GUEST =
-  "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
-const HEADERS = { authorization: `Basic ${btoa(GUEST)}`, "content-type": "application/json" };
 const SLEEPER =
   "function main(p) { return new Promise((r) => setTimeout(() => r({ ok: true }), p.sleepMs)); }";
 
@@ -315,7 +312,7 @@ async function replay(
 async function putAction(api: string, name: string): Promise<void> {
   const r = await fetch(`${api}/actions/${name}`, {
     method: "PUT",
-    headers: HEADERS,
+    headers: GUEST_HEADERS,
     body: JSON.stringify({ exec: { kind: "nodejs:20", code: SLEEPER }, limits: { memory: 128 } }),
   });
   if (!r.ok) throw new Error(`Cannot create "${name}": ${r.status} ${await r.text()}`);
@@ -328,7 +325,7 @@ async function invoke(api: string, arrival: Arrival): Promise<Sent> {
   try {
     const r = await fetch(`${api}/actions/f${arrival.fn}`, {
       method: "POST",
-      headers: HEADERS,
+      headers: GUEST_HEADERS,
       body: JSON.stringify({ sleepMs }),
     });
     const body = await r.json().catch(() => ({}));
@@ -365,7 +362,7 @@ async function collectRecords(
     const queue = [...pending];
     await Promise.all(Array.from({ length: 8 }, async () => {
       for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
-        const r = await fetch(`${api}/activations/${id}`, { headers: HEADERS });
+        const r = await fetch(`${api}/activations/${id}`, { headers: GUEST_HEADERS });
         if (r.ok) records.set(id, await r.json());
         else await r.body?.cancel();
       }

@@ -26,6 +26,7 @@ export {
   type AuthKey,
   type AuthKeysParse,
   GUEST_AUTH_KEY,
+  GUEST_KEY,
   parseAuthKeys,
 } from "./auth/auth_keys.ts";
 export type { Caller } from "./auth/authenticator.ts";

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { getLogger, setup } from "@std/log";
-import { GUEST_AUTH_KEY } from "@faas/controller";
+import { GUEST_KEY } from "@faas/controller";
 import { startEmbedded } from "./embedded.ts";
 
 const { values } = parseArgs({
@@ -41,13 +41,12 @@ await using system = await startEmbedded({
   ...(etcd ? { etcdEndpoints: etcd } : {}),
   ...(kafka ? { kafkaBrokers: kafka } : {}),
 });
-const guestKey = GUEST_AUTH_KEY.slice(GUEST_AUTH_KEY.indexOf("=") + 1);
-const [uuid, key] = guestKey.split(":");
+const [uuid, key] = GUEST_KEY.split(":");
 const banner = [
   `faas is running at ${system.url} (${
     system.external ? "etcd + Kafka" : "in-memory store and bus"
   })`,
-  `guest key (namespace "guest"): ${guestKey}`,
+  `guest key (namespace "guest"): ${GUEST_KEY}`,
   ...(system.metricsUrl ? [`metrics (Prometheus): ${system.metricsUrl}`] : []),
   "",
   "try:",

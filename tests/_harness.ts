@@ -16,10 +16,19 @@ import {
   type Scheduler,
   type SchedulerConfig,
 } from "@faas/scheduler";
+import { GUEST_KEY } from "@faas/controller";
 
 /** The cluster secret the tests' schedulers share. */
 export const SECRET = "integration-test-secret-0123";
 export const tokens = new FetchTokens(SECRET);
+
+export { GUEST_KEY };
+
+/** REST headers of the guest: basic auth and a JSON body. */
+export const GUEST_HEADERS = {
+  authorization: `Basic ${btoa(GUEST_KEY)}`,
+  "content-type": "application/json",
+} as const;
 
 /** Call options with the cluster token, which the QueueService asks for. */
 export async function clusterCall(): Promise<{ metadata: Record<string, string> }> {

@@ -5,12 +5,14 @@
  * an action nobody can host, and an invoker that dies under load.
  */
 import { assertEquals, assertGreater, assertStringIncludes } from "@std/assert";
-import { ETCD_ENDPOINTS, eventually, type TestCluster, testCluster } from "./_harness.ts";
+import {
+  ETCD_ENDPOINTS,
+  eventually,
+  GUEST_HEADERS,
+  type TestCluster,
+  testCluster,
+} from "./_harness.ts";
 import { freePort, type ProgramProcess, spawnProgram } from "./_processes.ts";
-
-const GUEST_KEY =
-  "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
-const HEADERS = { authorization: `Basic ${btoa(GUEST_KEY)}`, "content-type": "application/json" };
 
 interface System {
   readonly url: string;
@@ -70,7 +72,7 @@ async function putAction(
 ) {
   const response = await fetch(`${url}/actions/${name}`, {
     method: "PUT",
-    headers: HEADERS,
+    headers: GUEST_HEADERS,
     body: JSON.stringify({ exec: { kind: "nodejs:20", code }, limits }),
   });
   assertEquals(response.status, 200, await response.text());
@@ -79,7 +81,7 @@ async function putAction(
 async function invokeAsync(url: string, name: string): Promise<string> {
   const response = await fetch(`${url}/actions/${name}`, {
     method: "POST",
-    headers: HEADERS,
+    headers: GUEST_HEADERS,
     body: "{}",
   });
   assertEquals(response.status, 202);
@@ -90,7 +92,7 @@ async function record(
   url: string,
   id: string,
 ): Promise<{ response: { statusCode: number; result: unknown } } | undefined> {
-  const response = await fetch(`${url}/activations/${id}`, { headers: HEADERS });
+  const response = await fetch(`${url}/activations/${id}`, { headers: GUEST_HEADERS });
   if (response.status === 404) return void await response.body?.cancel();
   return await response.json();
 }
@@ -148,7 +150,7 @@ Deno.test("container flow: an action no invoker can host fails fast with a clear
   const started = Date.now();
   const response = await fetch(`${url}/actions/huge?blocking=true`, {
     method: "POST",
-    headers: HEADERS,
+    headers: GUEST_HEADERS,
     body: "{}",
     signal: AbortSignal.timeout(30_000),
   });

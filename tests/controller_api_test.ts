@@ -15,11 +15,9 @@ import {
 } from "@std/assert";
 import openwhisk from "npm:openwhisk@3.21.9";
 import { createController, loadControllerConfig } from "@faas/controller";
-import { type TestCluster, testCluster } from "./_harness.ts";
+import { GUEST_KEY, type TestCluster, testCluster } from "./_harness.ts";
 import { startTestRunner } from "./controller_runner.ts";
 
-const GUEST_KEY =
-  "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
 const MAX_BODY_BYTES = 65_536;
 const CODE = "export function main(params) { return { greeting: `hello ${params.name}` }; }";
 

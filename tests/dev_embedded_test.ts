@@ -3,11 +3,9 @@
  * installed, then create and invoke an action over HTTP.
  */
 import { assertEquals, assertMatch } from "@std/assert";
+import { GUEST_HEADERS } from "./_harness.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const GUEST =
-  "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
-const AUTH = { authorization: `Basic ${btoa(GUEST)}`, "content-type": "application/json" };
 
 async function readUrl(stdout: ReadableStream<Uint8Array>): Promise<string> {
   const reader = stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -40,7 +38,7 @@ Deno.test("deno task dev: a newcomer creates and invokes an action over HTTP", a
     const actions = `${url}/api/v1/namespaces/_/actions/hello`;
     const put = await fetch(actions, {
       method: "PUT",
-      headers: AUTH,
+      headers: GUEST_HEADERS,
       body: JSON.stringify({
         exec: {
           kind: "nodejs:20",
@@ -52,12 +50,12 @@ Deno.test("deno task dev: a newcomer creates and invokes an action over HTTP", a
     await put.body?.cancel();
     const invoke = await fetch(`${actions}?blocking=true&result=true`, {
       method: "POST",
-      headers: AUTH,
+      headers: GUEST_HEADERS,
       body: JSON.stringify({ name: "newcomer" }),
       signal: AbortSignal.timeout(30_000),
     });
     assertEquals(await invoke.json(), { greeting: "Hello, newcomer" });
-    const async = await fetch(actions, { method: "POST", headers: AUTH, body: "{}" });
+    const async = await fetch(actions, { method: "POST", headers: GUEST_HEADERS, body: "{}" });
     assertEquals(async.status, 202);
     assertMatch((await async.json()).activationId, /^[0-9a-f]{32}$/);
     const unauthorized = await fetch(actions, { method: "POST", body: "{}" });

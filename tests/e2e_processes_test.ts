@@ -5,11 +5,8 @@
  */
 import { assertEquals, assertMatch } from "@std/assert";
 import openwhisk from "npm:openwhisk@3.21.9";
-import { ETCD_ENDPOINTS, eventually, testCluster } from "./_harness.ts";
+import { ETCD_ENDPOINTS, eventually, GUEST_KEY, testCluster } from "./_harness.ts";
 import { freePort, spawnProgram } from "./_processes.ts";
-
-const GUEST_KEY =
-  "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
 
 Deno.test("end to end: separate controller, scheduler and invoker processes run an action", async () => {
   await using cluster = await testCluster();

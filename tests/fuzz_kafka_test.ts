@@ -39,6 +39,7 @@ import {
 import {
   activationFixture,
   eventually,
+  GUEST_HEADERS,
   type TestCluster,
   testCluster,
   tokens,
@@ -52,9 +53,6 @@ const RECORDS = 150;
 const HUGE = 900_000;
 /** Records per `send`, by size: a batch must stay under the broker's limit. */
 const BATCH_BYTES = 900_000;
-const GUEST_KEY =
-  "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
-const AUTH = { authorization: `Basic ${btoa(GUEST_KEY)}`, "content-type": "application/json" };
 const HELLO = 'function main(p) { return { greeting: "hello " + p.name }; }';
 
 // ---------------------------------------------------------------- the tests
@@ -478,7 +476,7 @@ async function request(
   init: RequestInit = {},
 ): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url, {
-    headers: AUTH,
+    headers: GUEST_HEADERS,
     signal: AbortSignal.timeout(30_000),
     ...init,
   });

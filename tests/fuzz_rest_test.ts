@@ -24,7 +24,7 @@ import {
   TRICKY_STRINGS,
   withField,
 } from "./_fuzz.ts";
-import { eventually, type TestCluster, testCluster } from "./_harness.ts";
+import { eventually, GUEST_KEY, type TestCluster, testCluster } from "./_harness.ts";
 import { startTestRunner } from "./controller_runner.ts";
 
 const SEED = fuzzSeed();
@@ -34,8 +34,7 @@ const REQUEST_TIMEOUT_MS = 15_000;
 const MAX_BODY_BYTES = 65_536;
 /** A blocking invoke of an action nobody runs answers 202 after this long. */
 const BLOCKING_TIMEOUT_MS = 2_000;
-const GUEST_UUID = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502";
-const GUEST_KEY = `${GUEST_UUID}:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP`;
+const GUEST_UUID = GUEST_KEY.slice(0, GUEST_KEY.indexOf(":"));
 const VALID_AUTH = `Basic ${btoa(GUEST_KEY)}`;
 const CODE = "export function main(params) { return { greeting: `hello ${params.name}` }; }";
 /** Headers this large are refused by the HTTP server itself, before the API sees them. */

@@ -6,13 +6,10 @@
  */
 import { assert, assertEquals, assertGreater, assertGreaterOrEqual } from "@std/assert";
 import { parseSamples, type Sample, sampleSum } from "@faas/metrics";
-import { ETCD_ENDPOINTS, eventually, testCluster } from "./_harness.ts";
+import { ETCD_ENDPOINTS, eventually, GUEST_HEADERS, testCluster } from "./_harness.ts";
 import { freePort, spawnProgram } from "./_processes.ts";
 
-const AUTH = "Basic " +
-  btoa(
-    "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP",
-  );
+const AUTH = GUEST_HEADERS.authorization;
 const INVOCATIONS = 30;
 const PARALLEL = 5;
 

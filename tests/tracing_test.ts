@@ -5,12 +5,8 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { TraceCollector } from "@faas/telemetry/testing";
-import { ETCD_ENDPOINTS, eventually, testCluster } from "./_harness.ts";
+import { ETCD_ENDPOINTS, eventually, GUEST_HEADERS, testCluster } from "./_harness.ts";
 import { freePort, spawnProgram } from "./_processes.ts";
-
-const GUEST_KEY =
-  "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
-const HEADERS = { authorization: `Basic ${btoa(GUEST_KEY)}`, "content-type": "application/json" };
 
 Deno.test("one activation is one trace across controller, scheduler and invoker processes", async () => {
   await using collector = new TraceCollector();
@@ -41,13 +37,13 @@ Deno.test("one activation is one trace across controller, scheduler and invoker 
   });
   const created = await fetch(`${api}/actions/traced`, {
     method: "PUT",
-    headers: HEADERS,
+    headers: GUEST_HEADERS,
     body: JSON.stringify({ exec: { kind: "nodejs:20", code: "function main(p) { return p; }" } }),
   });
   assertEquals(created.status, 200, await created.text());
   const invoked = await fetch(`${api}/actions/traced?blocking=true`, {
     method: "POST",
-    headers: HEADERS,
+    headers: GUEST_HEADERS,
     body: JSON.stringify({ hello: "trace" }),
   });
   const record = await invoked.json();

@@ -11,9 +11,8 @@ import {
 import { loadControllerConfig } from "../config.ts";
 import { createController } from "../controller.ts";
 import { MemoryActivationStore } from "../activations/memory_activation_store.ts";
+import { GUEST_KEY } from "../auth/auth_keys.ts";
 
-const GUEST =
-  "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
 const OTHER = "11111111-2222-3333-4444-555555555555:other-secret-key";
 
 // Answers are arbitrary JSON that each test reads field by field.
@@ -40,7 +39,7 @@ async function startEnv(overrides: Record<string, string> = {}): Promise<Env> {
   const bus = new MemoryBus();
   const config = loadControllerConfig({
     CONTROLLER_PORT: "0",
-    FAAS_AUTH_KEYS: `guest=${GUEST},other=${OTHER}`,
+    FAAS_AUTH_KEYS: `guest=${GUEST_KEY},other=${OTHER}`,
     CONTROLLER_MAX_BODY_BYTES: "2048",
     ...overrides,
   });
@@ -107,7 +106,7 @@ function completion(message: ActivationMessage): string {
 
 async function call(base: string, method: string, path: string, init: CallInit) {
   const headers: Record<string, string> = { ...init.headers };
-  const auth = init.auth === undefined ? GUEST : init.auth;
+  const auth = init.auth === undefined ? GUEST_KEY : init.auth;
   if (auth !== null) headers.authorization = `Basic ${btoa(auth)}`;
   const body = init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
   const response = await fetch(`${base}${path}`, { method, headers, body });
@@ -133,7 +132,7 @@ Deno.test("api: credentials are required and checked, and namespaces are private
   assertStringIncludes(missing.body.error, "requires authentication");
   assertMatch(missing.body.code, /^[0-9a-f]{32}$/);
   assertEquals((await env.call("GET", ACTIONS, { auth: "nobody:nothing" })).status, 401);
-  assertEquals((await env.call("GET", ACTIONS, { auth: `${GUEST}x` })).status, 401);
+  assertEquals((await env.call("GET", ACTIONS, { auth: `${GUEST_KEY}x` })).status, 401);
   assertEquals((await env.call("GET", "/api/v1/namespaces")).body, ["guest"]);
   assertEquals((await env.call("GET", "/api/v1/namespaces/guest/actions")).status, 200);
   const forbidden = await env.call("GET", "/api/v1/namespaces/other/actions");

@@ -19,6 +19,9 @@ export interface AuthKey {
 export const GUEST_AUTH_KEY =
   "guest=23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
 
+/** The guest's `uuid:key`, as clients send it in basic auth. */
+export const GUEST_KEY = GUEST_AUTH_KEY.slice(GUEST_AUTH_KEY.indexOf("=") + 1);
+
 /** Entity names as OpenWhisk accepts them: word characters, then `@ . -` and spaces inside. */
 export const ENTITY_NAME = /^(?:\w|\w[\w@ .-]*[\w@.-])$/;
 
