@@ -6,11 +6,12 @@
  *
  * @module
  */
-import type {
-  ActionDoc,
-  ActivationMessage,
-  FullyQualifiedName,
-  WhiskActivation,
+import {
+  type ActionDoc,
+  type ActivationMessage,
+  entityPath,
+  type FullyQualifiedName,
+  type WhiskActivation,
 } from "@faas/proto";
 import {
   type CloseReason,
@@ -76,6 +77,11 @@ export interface ActionContainerDeps {
   readonly runner?: ActivationRunnerOptions;
 }
 
+/** How the invoker names an action invoked in a namespace: `namespace/path/name`. */
+export function actionKey(invocationNamespace: string, fqn: FullyQualifiedName): string {
+  return `${invocationNamespace}/${entityPath(fqn)}`;
+}
+
 /** A container pulling activations of one action. */
 export class ActionContainer {
   readonly spec: ActionContainerSpec;
@@ -85,8 +91,8 @@ export class ActionContainer {
   readonly #runner: ActivationRunner;
   readonly #proxy: ContainerProxy;
   readonly #clock: ContainerClock | undefined;
-  /** The action as the keep-alive policy knows it. */
-  readonly #action: string;
+  /** The action, `namespace/path/name` (see {@linkcode actionKey}). */
+  readonly action: string;
   #state: ActionContainerState = "running";
   #busy = false;
   #idleSinceMs = Date.now();
@@ -96,7 +102,7 @@ export class ActionContainer {
     this.spec = spec;
     this.#deps = deps;
     this.#runner = new ActivationRunner(spec.container, spec.action, deps.runner);
-    this.#action = `${spec.invocationNamespace}/${spec.fqn.path}/${spec.fqn.name}`;
+    this.action = actionKey(spec.invocationNamespace, spec.fqn);
     this.#clock = deps.time?.start();
     const { keepAlive } = deps;
     this.#proxy = ContainerProxy.start({
@@ -107,7 +113,7 @@ export class ActionContainer {
       fetchToken: spec.fetchToken,
       resolver: deps.resolver,
       endpoint: spec.scheduler,
-      idleTimeoutMs: keepAlive ? () => keepAlive.keepAliveMs(this.#action) : deps.idleTimeoutMs,
+      idleTimeoutMs: keepAlive ? () => keepAlive.keepAliveMs(this.action) : deps.idleTimeoutMs,
     }, (message) =>
       inSpan("activation.run", {
         kind: "consumer",
@@ -189,12 +195,12 @@ export class ActionContainer {
     }
     this.#busy = true;
     this.#clock?.busy();
-    this.#deps.keepAlive?.started(this.#action);
+    this.#deps.keepAlive?.started(this.action);
     const outcome = await this.#runner.run(message).finally(() => {
       this.#busy = false;
       this.#idleSinceMs = Date.now();
       this.#clock?.idle();
-      this.#deps.keepAlive?.finished(this.#action);
+      this.#deps.keepAlive?.finished(this.action);
     });
     if (outcome.kind === "not_started") {
       this.#retire({ kind: "exited" });

@@ -42,12 +42,7 @@ export class ContainerPool {
    * back to back from flickering in and out of it.
    */
   reclaimableMb(nowMs: number, minIdleMs: number): number {
-    let total = 0;
-    for (const c of this.#containers.values()) {
-      const since = c.idleSinceMs;
-      if (since !== undefined && nowMs - since >= minIdleMs) total += c.spec.reservation.memoryMb;
-    }
-    return total;
+    return this.#idleFor(nowMs, minIdleMs).reduce((mb, c) => mb + c.spec.reservation.memoryMb, 0);
   }
 
   /**
@@ -60,11 +55,7 @@ export class ContainerPool {
    * containers cannot free enough.
    */
   evictable(neededMb: number, keep: string, nowMs: number, minIdleMs: number): ActionContainer[] {
-    const idle = this.list()
-      .filter((c) =>
-        c.idleSinceMs !== undefined && nowMs - c.idleSinceMs >= minIdleMs && actionOf(c) !== keep
-      )
-      .sort((a, b) => a.idleSinceMs! - b.idleSinceMs!);
+    const idle = this.#idleFor(nowMs, minIdleMs).filter((c) => c.action !== keep);
     const chosen: ActionContainer[] = [];
     let freedMb = 0;
     for (const container of idle) {
@@ -84,8 +75,8 @@ export class ContainerPool {
    */
   fairShare(neededMb: number, action: string): ActionContainer[] {
     const running = this.list().filter((c) => c.state === "running");
-    if (running.some((c) => actionOf(c) === action)) return [];
-    const byAction = Map.groupBy(running, actionOf);
+    if (running.some((c) => c.action === action)) return [];
+    const byAction = Map.groupBy(running, (c) => c.action);
     const chosen: ActionContainer[] = [];
     let freedMb = 0;
     while (freedMb < neededMb) {
@@ -100,13 +91,15 @@ export class ContainerPool {
     return chosen;
   }
 
+  /** Running containers idle for at least `minIdleMs` at `nowMs`, longest idle first. */
+  #idleFor(nowMs: number, minIdleMs: number): ActionContainer[] {
+    return this.list()
+      .filter((c) => c.idleSinceMs !== undefined && nowMs - c.idleSinceMs >= minIdleMs)
+      .sort((a, b) => a.idleSinceMs! - b.idleSinceMs!);
+  }
+
   /** Stops every container gracefully and waits until all are removed. */
   async stopAll(): Promise<void> {
     await Promise.all(this.list().map((c) => c.stop()));
   }
-}
-
-function actionOf(container: ActionContainer): string {
-  const { invocationNamespace, fqn } = container.spec;
-  return `${invocationNamespace}/${fqn.path}/${fqn.name}`;
 }

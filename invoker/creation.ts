@@ -13,7 +13,7 @@ import {
   entityPath,
 } from "@faas/proto";
 import { getLogger } from "@std/log";
-import { ActionContainer, type ActionContainerDeps } from "./action_container.ts";
+import { ActionContainer, type ActionContainerDeps, actionKey } from "./action_container.ts";
 import type { CreationFailure } from "./acks.ts";
 import type { Container, ContainerFactory, ContainerSpec } from "./container/container_factory.ts";
 import type { ContainerPool } from "./container_pool.ts";
@@ -92,7 +92,7 @@ export class ContainerCreator {
     const { ledger, pool } = this.#deps;
     const memoryMb = message.whiskActionMetaData.limits.memory;
     const neededMb = memoryMb - ledger.snapshot().freeMb;
-    const action = `${message.invocationNamespace}/${entityPath(message.action)}`;
+    const action = actionKey(message.invocationNamespace, message.action);
     const idle = pool.evictable(neededMb, action, Date.now(), this.#deps.evictAfterIdleMs);
     const victims = idle.length > 0 ? idle : pool.fairShare(neededMb, action);
     if (victims.length === 0) return undefined;
